@@ -1,0 +1,90 @@
+// The exception hierarchy. Every error the SDK raises derives from
+// wrenn::error and carries the server's code, message, HTTP status and raw
+// body (empty for client-side errors). Server codes map to classes by code,
+// falling back to the HTTP status for codes we do not know.
+#pragma once
+
+#include <wrenn/detail/config.hpp>
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wrenn {
+
+class error : public std::runtime_error {
+public:
+    error(std::string code, std::string message, unsigned status = 0, std::string body = {});
+
+    const std::string& code() const noexcept { return code_; }
+    const std::string& message() const noexcept { return message_; }
+    unsigned status() const noexcept { return status_; }
+    const std::string& body() const noexcept { return body_; }
+
+private:
+    std::string code_, message_;
+    unsigned status_;
+    std::string body_;
+};
+
+// --- server errors, one class per error kind (WIRE.md §1.6) ---
+#define WRENN_ERROR_CLASS(name, base)   \
+    class name : public base {          \
+    public:                             \
+        using base::base;               \
+    };
+
+WRENN_ERROR_CLASS(validation_error, error)       // 400 invalid_request
+WRENN_ERROR_CLASS(authentication_error, error)   // 401 unauthorized
+WRENN_ERROR_CLASS(forbidden_error, error)        // 403 forbidden, account_deactivated, no_team
+WRENN_ERROR_CLASS(not_found_error, error)        // 404 not_found
+WRENN_ERROR_CLASS(conflict_error, error)         // 409 invalid_state, conflict, name_reserved, ...
+WRENN_ERROR_CLASS(payload_too_large_error, error) // 413 too_large
+WRENN_ERROR_CLASS(internal_error, error)         // 500 internal_error, db_error, non-JSON bodies
+WRENN_ERROR_CLASS(agent_error, error)            // 502 agent_error (most in-capsule failures)
+WRENN_ERROR_CLASS(host_unavailable_error, error) // 503 host_unavailable, no_hosts_available
+
+// 409 from deleting a host that still runs capsules; carries their ids.
+class host_has_capsules_error : public conflict_error {
+public:
+    host_has_capsules_error(std::string code, std::string message, unsigned status,
+                            std::string body, std::vector<std::string> capsule_ids)
+        : conflict_error(std::move(code), std::move(message), status, std::move(body)),
+          capsule_ids_(std::move(capsule_ids)) {}
+    const std::vector<std::string>& capsule_ids() const noexcept { return capsule_ids_; }
+
+private:
+    std::vector<std::string> capsule_ids_;
+};
+
+// 429: the server asks us to slow down; retry_after is what it asked for.
+class rate_limited_error : public error {
+public:
+    rate_limited_error(std::string code, std::string message, unsigned status,
+                       std::string body, std::optional<std::chrono::seconds> retry_after)
+        : error(std::move(code), std::move(message), status, std::move(body)),
+          retry_after_(retry_after) {}
+    std::optional<std::chrono::seconds> retry_after() const noexcept { return retry_after_; }
+
+private:
+    std::optional<std::chrono::seconds> retry_after_;
+};
+
+// --- client-side errors (status 0) ---
+WRENN_ERROR_CLASS(config_error, error)     // bad or missing configuration (e.g. no API key)
+WRENN_ERROR_CLASS(usage_error, error)      // an argument the SDK refuses before any I/O
+WRENN_ERROR_CLASS(timeout_error, error)    // a connect / idle / total / wait deadline passed
+WRENN_ERROR_CLASS(transport_error, error)  // connection refused, reset, TLS failure, ...
+WRENN_ERROR_CLASS(protocol_error, error)   // the server's answer could not be understood
+WRENN_ERROR_CLASS(capsule_state_error, error) // wait_ready saw error/stopped/paused
+
+#undef WRENN_ERROR_CLASS
+
+} // namespace wrenn
+
+#ifdef WRENN_HEADER_ONLY
+#include <wrenn/impl/error.ipp>
+#endif

@@ -1,0 +1,267 @@
+#pragma once
+
+#include <wrenn/protocol/answers.hpp>
+#include <wrenn/protocol/base64.hpp>
+#include <wrenn/error.hpp>
+#include <wrenn/detail/json_read.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value_to.hpp>
+
+#include <charconv>
+
+namespace wrenn::protocol {
+
+namespace json = boost::json;
+
+WRENN_DECL std::optional<std::chrono::seconds> parse_retry_after(std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    if (v.empty()) return std::nullopt;
+    long long secs = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
+    if (ec != std::errc{} || p != v.data() + v.size() || secs < 0) return std::nullopt;
+    return std::chrono::seconds(secs);
+}
+
+namespace detail {
+
+enum class kind { base, validation, auth, forbidden, not_found, conflict, host_has_capsules,
+                  too_large, rate_limited, internal, agent, host_unavailable };
+
+inline kind kind_for_code(std::string_view code) {
+    if (code == "invalid_request") return kind::validation;
+    if (code == "unauthorized") return kind::auth;
+    if (code == "forbidden" || code == "account_deactivated" || code == "no_team") return kind::forbidden;
+    if (code == "not_found") return kind::not_found;
+    if (code == "invalid_state" || code == "conflict" || code == "name_reserved" ||
+        code == "template_name_taken")
+        return kind::conflict;
+    if (code == "host_has_capsules" || code == "host_has_sandboxes" || code == "has_active_sandboxes")
+        return kind::host_has_capsules;
+    if (code == "too_large") return kind::too_large;
+    if (code == "rate_limited" || code == "too_many_requests") return kind::rate_limited;
+    if (code == "internal_error" || code == "db_error" || code == "read_error") return kind::internal;
+    if (code == "agent_error") return kind::agent;
+    if (code == "host_unavailable" || code == "no_hosts_available") return kind::host_unavailable;
+    return kind::base;
+}
+
+inline kind kind_for_status(unsigned status, bool json_body) {
+    switch (status) {
+    case 400: return kind::validation;
+    case 401: return kind::auth;
+    case 403: return kind::forbidden;
+    case 404: return kind::not_found;
+    case 409: return kind::conflict;
+    case 413: return kind::too_large;
+    case 429: return kind::rate_limited;
+    case 502: return json_body ? kind::agent : kind::internal;  // an HTML 502 is a gateway, not the agent
+    case 503: return kind::host_unavailable;
+    default: return status >= 500 ? kind::internal : kind::base;
+    }
+}
+
+inline std::vector<std::string> capsule_ids_of(const json::value& root) {
+    // WIRE.md §1.6: the real server nests them in "error"; PY reads the top level.
+    const json::value* err = nullptr;
+    if (auto* o = root.if_object(); o && o->contains("error")) err = &o->at("error");
+    for (auto* where : {err, &root}) {
+        if (!where) continue;
+        for (auto key : {"capsule_ids", "sandbox_ids"})
+            if (auto ids = wrenn::detail::js::opt_str_list(*where, key)) return *ids;
+    }
+    return {};
+}
+
+inline std::string printable_excerpt(std::string_view body) {
+    std::string out;
+    for (char c : body.substr(0, 200)) out += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    if (body.size() > 200) out += "...";
+    return out;
+}
+
+} // namespace detail
+
+WRENN_DECL std::exception_ptr make_http_error(unsigned status, std::string_view body,
+                                             std::optional<std::chrono::seconds> retry_after) {
+    std::string code, message;
+    std::vector<std::string> ids;
+    bool json_body = false;
+    {
+        json::error_code ec;
+        auto root = json::parse(body, ec);
+        if (!ec && root.is_object()) {
+            json_body = true;
+            const json::value* err = wrenn::detail::js::find(root, "error");
+            if (err && err->is_object()) {
+                code = wrenn::detail::js::str(*err, "code");
+                message = wrenn::detail::js::str(*err, "message");
+            } else if (err && err->is_string()) {
+                message = std::string(err->get_string());
+            }
+            ids = detail::capsule_ids_of(root);
+        }
+    }
+    auto k = code.empty() ? detail::kind_for_status(status, json_body) : detail::kind_for_code(code);
+    if (k == detail::kind::base && !code.empty()) {
+        // an unknown code still gets the class its status implies
+        auto by_status = detail::kind_for_status(status, true);
+        if (by_status != detail::kind::base) k = by_status;
+    }
+    if (code.empty()) code = json_body ? "internal_error" : "http_" + std::to_string(status);
+    if (message.empty()) {
+        auto text = detail::printable_excerpt(body);
+        message = text.empty() ? "HTTP " + std::to_string(status) : "HTTP " + std::to_string(status) + ": " + text;
+    }
+    std::string raw(body);
+    auto make = [&]<class E>() { return std::make_exception_ptr(E(code, message, status, raw)); };
+    switch (k) {
+    case detail::kind::validation: return make.template operator()<validation_error>();
+    case detail::kind::auth: return make.template operator()<authentication_error>();
+    case detail::kind::forbidden: return make.template operator()<forbidden_error>();
+    case detail::kind::not_found: return make.template operator()<not_found_error>();
+    case detail::kind::conflict: return make.template operator()<conflict_error>();
+    case detail::kind::host_has_capsules:
+        return std::make_exception_ptr(host_has_capsules_error(code, message, status, raw, std::move(ids)));
+    case detail::kind::too_large: return make.template operator()<payload_too_large_error>();
+    case detail::kind::rate_limited:
+        return std::make_exception_ptr(rate_limited_error(code, message, status, raw, retry_after));
+    case detail::kind::internal: return make.template operator()<internal_error>();
+    case detail::kind::agent: return make.template operator()<agent_error>();
+    case detail::kind::host_unavailable: return make.template operator()<host_unavailable_error>();
+    case detail::kind::base: break;
+    }
+    return make.template operator()<error>();
+}
+
+WRENN_DECL void throw_http_error(unsigned status, std::string_view body,
+                                 std::optional<std::chrono::seconds> retry_after) {
+    std::rethrow_exception(make_http_error(status, body, retry_after));
+}
+
+WRENN_DECL json::value parse_body(std::string_view body, std::string_view what) {
+    json::error_code ec;
+    auto v = json::parse(body, ec);  // trailing whitespace (the '\n') is allowed
+    if (ec)
+        throw protocol_error("invalid_json", "The server's answer to " + std::string(what) +
+                                                 " is not valid JSON (" + ec.message() + ")");
+    return v;
+}
+
+namespace detail {
+template <class T>
+T decode_object(std::string_view body, std::string_view what) {
+    auto v = parse_body(body, what);
+    if (!v.is_object())
+        throw protocol_error("unexpected_answer", "The server's answer to " + std::string(what) +
+                                                      " is not a JSON object");
+    return json::value_to<T>(v);
+}
+
+template <class T>
+std::vector<T> decode_array(const json::value& v, std::string_view what) {
+    if (!v.is_array())
+        throw protocol_error("unexpected_answer", "The server's answer to " + std::string(what) +
+                                                      " is not a JSON array");
+    std::vector<T> out;
+    out.reserve(v.get_array().size());
+    for (auto& e : v.get_array()) out.push_back(json::value_to<T>(e));
+    return out;
+}
+} // namespace detail
+
+WRENN_DECL capsule_info decode_capsule(std::string_view body) {
+    auto c = detail::decode_object<capsule_info>(body, "a capsule request");
+    if (c.id.empty())
+        throw protocol_error("unexpected_answer", "The server answered with a capsule that has no id");
+    return c;
+}
+
+WRENN_DECL std::vector<capsule_info> decode_capsule_list(std::string_view body) {
+    return detail::decode_array<capsule_info>(parse_body(body, "list capsules"), "list capsules");
+}
+
+WRENN_DECL template_info decode_template(std::string_view body) {
+    return detail::decode_object<template_info>(body, "a snapshot request");
+}
+
+WRENN_DECL std::vector<template_info> decode_template_list(std::string_view body) {
+    return detail::decode_array<template_info>(parse_body(body, "list snapshots"), "list snapshots");
+}
+
+WRENN_DECL capsule_metrics decode_metrics(std::string_view body) {
+    return detail::decode_object<capsule_metrics>(body, "capsule metrics");
+}
+
+WRENN_DECL team_stats decode_team_stats(std::string_view body) {
+    return detail::decode_object<team_stats>(body, "team stats");
+}
+
+WRENN_DECL team_usage decode_team_usage(std::string_view body) {
+    return detail::decode_object<team_usage>(body, "team usage");
+}
+
+WRENN_DECL snapshot_result decode_snapshot_created(unsigned status, std::string_view body,
+                                                   std::string_view requested_name) {
+    snapshot_result r;
+    r.name = std::string(requested_name);
+    auto v = parse_body(body, "create snapshot");
+    if (!v.is_object())
+        throw protocol_error("unexpected_answer", "The server's answer to create snapshot is not a JSON object");
+    // 202 (v0.2.0) carries the capsule; 201 (older) the template. Decide by
+    // shape as well as status so a server mixing them up is still understood.
+    bool looks_like_capsule = v.get_object().contains("status") && v.get_object().contains("id");
+    if (status == 202 || looks_like_capsule) {
+        r.capsule = json::value_to<capsule_info>(v);
+    } else {
+        r.snapshot = json::value_to<template_info>(v);
+        if (!r.snapshot->name.empty()) r.name = r.snapshot->name;
+    }
+    return r;
+}
+
+WRENN_DECL exec_result decode_exec_result(std::string_view body) {
+    auto v = parse_body(body, "exec");
+    if (!v.is_object())
+        throw protocol_error("unexpected_answer", "The server's answer to exec is not a JSON object");
+    using namespace wrenn::detail::js;
+    exec_result r;
+    r.stdout_text = str(v, "stdout");
+    r.stderr_text = str(v, "stderr");
+    r.exit_code = static_cast<int>(i64(v, "exit_code", -1));
+    r.duration_ms = opt_int(v, "duration_ms");
+    if (str(v, "encoding") == "base64") {
+        auto out = base64_decode(r.stdout_text);
+        auto err = base64_decode(r.stderr_text);
+        if (!out || !err)
+            throw protocol_error("unexpected_answer",
+                                 "The server's exec answer says base64 but the output is not valid base64");
+        r.stdout_text = std::move(*out);
+        r.stderr_text = std::move(*err);
+    }
+    return r;
+}
+
+WRENN_DECL command_handle decode_command_handle(std::string_view body) {
+    auto v = parse_body(body, "background exec");
+    using namespace wrenn::detail::js;
+    return {i32(v, "pid"), str(v, "tag"), str(v, "sandbox_id")};
+}
+
+WRENN_DECL std::vector<process_info> decode_process_list(std::string_view body) {
+    auto v = parse_body(body, "list processes");
+    auto* p = wrenn::detail::js::find(v, "processes");
+    if (!p) return {};
+    return detail::decode_array<process_info>(*p, "list processes");
+}
+
+WRENN_DECL exec_request shell_exec_request(std::string_view command) {
+    exec_request r;
+    r.cmd = "/bin/sh";
+    r.args = {"-c", std::string(command)};
+    return r;
+}
+
+} // namespace wrenn::protocol

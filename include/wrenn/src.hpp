@@ -1,0 +1,15 @@
+// Include this header in exactly one .cpp file of your program, with
+// WRENN_SEPARATE_COMPILATION defined for every file that includes a wrenn
+// header, to compile the SDK once instead of in every translation unit.
+#pragma once
+
+#ifndef WRENN_SEPARATE_COMPILATION
+#error "Define WRENN_SEPARATE_COMPILATION (for every TU) to use <wrenn/src.hpp>"
+#endif
+
+#include <wrenn/impl/error.ipp>
+#include <wrenn/impl/url.ipp>
+#include <wrenn/impl/config.ipp>
+#include <wrenn/impl/base64.ipp>
+#include <wrenn/impl/models.ipp>
+#include <wrenn/impl/answers.ipp>
