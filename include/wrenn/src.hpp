@@ -13,3 +13,8 @@
 #include <wrenn/impl/base64.ipp>
 #include <wrenn/impl/models.ipp>
 #include <wrenn/impl/answers.ipp>
+#include <wrenn/impl/http_transport.ipp>
+#include <wrenn/impl/client.ipp>
+#include <wrenn/impl/commands.ipp>
+#include <wrenn/impl/capsule.ipp>
+#include <wrenn/impl/runner.ipp>

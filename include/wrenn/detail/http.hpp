@@ -1,0 +1,74 @@
+// The HTTP transport seen from the rest of the SDK: a request/answer pair of
+// plain structs and a keep-alive connection pool per origin. No Beast here;
+// the Beast/OpenSSL machinery lives in impl/http_transport.ipp.
+#pragma once
+
+#include <wrenn/config.hpp>
+#include <wrenn/detail/config.hpp>
+#include <wrenn/protocol/url.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace wrenn::detail {
+
+enum class http_method { get, post, put, del };
+
+WRENN_DECL const char* to_string(http_method m);
+
+struct http_request {
+    http_method method = http_method::get;
+    std::string target;           // path + query, already joined onto the base path
+    std::string body;
+    std::string content_type;     // empty: no body
+    bool idempotent = false;      // may be replayed after a stale keep-alive connection
+    std::optional<std::chrono::milliseconds> idle_timeout;   // overrides config
+    std::optional<std::chrono::milliseconds> total_timeout;  // overrides config
+};
+
+struct http_response {
+    unsigned status = 0;
+    std::string body;
+    std::string content_type;
+    std::optional<std::chrono::seconds> retry_after;
+};
+
+struct transport_settings {
+    protocol::url origin;          // scheme, host, port (path ignored)
+    std::string api_key;           // sent as X-API-Key; never logged
+    wrenn::timeouts timeouts;
+    std::string ca_file;
+    bool verify_tls = true;
+    std::size_t max_connections = 64;
+    std::chrono::milliseconds max_idle_age = std::chrono::seconds(50);
+};
+
+class http_transport;
+
+// One pool of keep-alive connections to one origin.
+WRENN_DECL std::shared_ptr<http_transport> make_http_transport(boost::asio::any_io_executor ex,
+                                                              transport_settings settings);
+
+// Sends one request and reads the whole answer. Throws transport_error,
+// timeout_error or boost::system::system_error(operation_aborted) on cancel.
+WRENN_DECL boost::asio::awaitable<http_response> send(std::shared_ptr<http_transport> t, http_request req);
+
+// Pool statistics, for tests and observability.
+struct pool_stats {
+    std::size_t open = 0;   // connections that exist (idle + in use)
+    std::size_t idle = 0;
+    std::size_t waiting = 0;  // requests waiting for a free connection
+    std::size_t created = 0;  // connections ever opened
+};
+WRENN_DECL pool_stats stats(const http_transport& t);
+
+} // namespace wrenn::detail
+
+#ifdef WRENN_HEADER_ONLY
+#include <wrenn/impl/http_transport.ipp>
+#endif

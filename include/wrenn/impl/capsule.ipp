@@ -1,0 +1,112 @@
+#pragma once
+
+#include <wrenn/capsule.hpp>
+#include <wrenn/detail/client_impl.hpp>
+#include <wrenn/error.hpp>
+#include <wrenn/protocol/url.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace wrenn {
+
+namespace asio = boost::asio;
+
+WRENN_DECL capsule::capsule(const client& c, std::string capsule_id, std::optional<capsule_info> info)
+    : commands(c.impl(), capsule_id), client_(c), id_(std::move(capsule_id)), info_(std::move(info)) {}
+
+WRENN_DECL asio::awaitable<capsule> capsule::create(const client& c, create_options opts) {
+    create_capsule_request req;
+    if (!opts.template_name.empty()) req.template_name = opts.template_name;
+    req.vcpus = opts.vcpus;
+    req.memory_mb = opts.memory_mb;
+    req.timeout_sec = opts.timeout_sec;
+    auto info = co_await c.capsules().create(req);
+    capsule cap(c, info.id, info);
+    if (opts.wait) co_await cap.wait_ready(opts.wait_for);
+    co_return cap;
+}
+
+WRENN_DECL asio::awaitable<capsule> capsule::connect(const client& c, std::string capsule_id) {
+    auto info = co_await c.capsules().get(capsule_id);
+    if (info.status == capsule_state::paused) info = co_await c.capsules().resume(capsule_id);
+    co_return capsule(c, std::move(capsule_id), std::move(info));
+}
+
+WRENN_DECL asio::awaitable<std::vector<capsule_info>> capsule::list(const client& c) {
+    co_return co_await c.capsules().list();
+}
+
+WRENN_DECL asio::awaitable<void> capsule::destroy(const client& c, std::string capsule_id) {
+    co_await c.capsules().destroy(capsule_id);
+}
+
+WRENN_DECL asio::awaitable<capsule_info> capsule::get_info() {
+    info_ = co_await client_.capsules().get(id_);
+    co_return *info_;
+}
+
+WRENN_DECL asio::awaitable<bool> capsule::is_running() {
+    auto i = co_await get_info();
+    co_return i.status == capsule_state::running;
+}
+
+WRENN_DECL asio::awaitable<void> capsule::wait_ready(wait_options opts) {
+    auto deadline = std::chrono::steady_clock::now() + opts.timeout;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+        auto i = co_await get_info();
+        switch (i.status.state) {
+        case capsule_state::running: co_return;
+        case capsule_state::error:
+        case capsule_state::stopped:
+            throw capsule_state_error("capsule_not_startable",
+                                      "Capsule " + id_ + " is '" + i.status.raw +
+                                          "' and will not become running; create a new capsule");
+        case capsule_state::paused:
+            // Paused capsules only run again when asked: say so instead of polling forever.
+            throw capsule_state_error("capsule_paused", "Capsule " + id_ +
+                                                            " is 'paused'; call resume() (or capsule::connect) first");
+        default: break;  // pending, starting, resuming, unknown: keep polling
+        }
+        auto now = std::chrono::steady_clock::now();
+        if (now >= deadline)
+            throw timeout_error("wait_ready_timeout",
+                                "Capsule " + id_ + " was still '" + i.status.raw + "' after " +
+                                    std::to_string(opts.timeout.count()) + " ms; raise wait_options.timeout");
+        timer.expires_at(std::min(deadline, now + opts.interval));
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+}
+
+WRENN_DECL asio::awaitable<capsule_info> capsule::pause() {
+    info_ = co_await client_.capsules().pause(id_);
+    co_return *info_;
+}
+
+WRENN_DECL asio::awaitable<capsule_info> capsule::resume() {
+    info_ = co_await client_.capsules().resume(id_);
+    co_return *info_;
+}
+
+WRENN_DECL asio::awaitable<void> capsule::ping() { co_await client_.capsules().ping(id_); }
+
+WRENN_DECL asio::awaitable<void> capsule::destroy() { co_await client_.capsules().destroy(id_); }
+
+WRENN_DECL asio::awaitable<capsule_metrics> capsule::metrics(std::string range) {
+    co_return co_await client_.capsules().metrics(id_, range);
+}
+
+WRENN_DECL asio::awaitable<snapshot_result> capsule::create_snapshot(std::string name, bool overwrite) {
+    auto r = co_await client_.snapshots().create(id_, name, overwrite);
+    if (r.capsule) info_ = r.capsule;
+    co_return r;
+}
+
+WRENN_DECL std::string capsule::get_url(unsigned port) const {
+    const auto& impl = *client_.impl();
+    return protocol::capsule_proxy_url(impl.base, impl.cfg.proxy_domain, id_, port);
+}
+
+} // namespace wrenn

@@ -1,0 +1,188 @@
+#pragma once
+
+#include <wrenn/client.hpp>
+#include <wrenn/detail/client_impl.hpp>
+#include <wrenn/error.hpp>
+#include <wrenn/protocol/answers.hpp>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value_from.hpp>
+
+namespace wrenn {
+
+namespace asio = boost::asio;
+
+namespace detail {
+
+WRENN_DECL client_impl::client_impl(asio::any_io_executor ex, config resolved)
+    : executor(std::move(ex)), cfg(std::move(resolved)), base(*protocol::parse_url(cfg.base_url)) {
+    transport_settings ts;
+    ts.origin = base;
+    ts.api_key = cfg.api_key;
+    ts.timeouts = cfg.timeouts;
+    ts.ca_file = cfg.ca_file;
+    ts.verify_tls = cfg.verify_tls;
+    ts.max_connections = cfg.max_connections_per_origin;
+    transport = make_http_transport(executor, std::move(ts));
+}
+
+WRENN_DECL asio::awaitable<http_response> client_impl::call(http_request req) {
+    req.target = path(req.target);
+    auto resp = co_await send(transport, std::move(req));
+    if (resp.status >= 400) protocol::throw_http_error(resp.status, resp.body, resp.retry_after);
+    co_return resp;
+}
+
+WRENN_DECL std::string client_impl::capsule_path(std::string_view id, std::string_view rest) {
+    std::string p = "/v1/capsules/" + protocol::encode_component(id);
+    p += rest;
+    return p;
+}
+
+inline http_request json_post(std::string target, const boost::json::value& body) {
+    http_request r;
+    r.method = http_method::post;
+    r.target = std::move(target);
+    r.body = boost::json::serialize(body);
+    r.content_type = "application/json";
+    return r;
+}
+
+inline http_request bare(http_method m, std::string target, bool idempotent) {
+    http_request r;
+    r.method = m;
+    r.target = std::move(target);
+    r.idempotent = idempotent;
+    return r;
+}
+
+inline void append_query(std::string& target, std::string_view key, std::string_view value) {
+    if (value.empty()) return;
+    target += target.find('?') == std::string::npos ? '?' : '&';
+    target += key;
+    target += '=';
+    target += protocol::encode_component(value);
+}
+
+} // namespace detail
+
+// ---- client ----
+WRENN_DECL client::client(executor_type ex, config cfg)
+    : impl_(std::make_shared<detail::client_impl>(std::move(ex), resolve(std::move(cfg)))) {}
+
+WRENN_DECL client::executor_type client::get_executor() const { return impl_->executor; }
+WRENN_DECL const config& client::settings() const { return impl_->cfg; }
+WRENN_DECL capsules_api client::capsules() const { return capsules_api(impl_); }
+WRENN_DECL snapshots_api client::snapshots() const { return snapshots_api(impl_); }
+WRENN_DECL client::pool_figures client::pool() const {
+    auto s = detail::stats(*impl_->transport);
+    return {s.open, s.idle, s.waiting, s.created};
+}
+
+// ---- capsules ----
+using detail::http_method;
+
+WRENN_DECL asio::awaitable<capsule_info> capsules_api::create(create_capsule_request req) const {
+    auto resp = co_await c_->call(detail::json_post("/v1/capsules", boost::json::value_from(req)));
+    co_return protocol::decode_capsule(resp.body);
+}
+
+WRENN_DECL asio::awaitable<std::vector<capsule_info>> capsules_api::list() const {
+    auto resp = co_await c_->call(detail::bare(http_method::get, "/v1/capsules", true));
+    co_return protocol::decode_capsule_list(resp.body);
+}
+
+WRENN_DECL asio::awaitable<capsule_info> capsules_api::get(std::string id) const {
+    auto resp = co_await c_->call(detail::bare(http_method::get, detail::client_impl::capsule_path(id), true));
+    co_return protocol::decode_capsule(resp.body);
+}
+
+WRENN_DECL asio::awaitable<void> capsules_api::destroy(std::string id) const {
+    co_await c_->call(detail::bare(http_method::del, detail::client_impl::capsule_path(id), true));
+}
+
+WRENN_DECL asio::awaitable<capsule_info> capsules_api::pause(std::string id) const {
+    auto req = detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/pause"), false);
+    req.idle_timeout = std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle, std::chrono::seconds(60));
+    auto resp = co_await c_->call(std::move(req));
+    co_return protocol::decode_capsule(resp.body);
+}
+
+WRENN_DECL asio::awaitable<capsule_info> capsules_api::resume(std::string id) const {
+    auto req = detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/resume"), false);
+    req.idle_timeout = std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle, std::chrono::seconds(60));
+    auto resp = co_await c_->call(std::move(req));
+    co_return protocol::decode_capsule(resp.body);
+}
+
+WRENN_DECL asio::awaitable<void> capsules_api::ping(std::string id) const {
+    co_await c_->call(detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/ping"), true));
+}
+
+WRENN_DECL asio::awaitable<capsule_metrics> capsules_api::metrics(std::string id, std::string range) const {
+    auto target = detail::client_impl::capsule_path(id, "/metrics");
+    detail::append_query(target, "range", range);
+    auto resp = co_await c_->call(detail::bare(http_method::get, std::move(target), true));
+    co_return protocol::decode_metrics(resp.body);
+}
+
+WRENN_DECL asio::awaitable<team_stats> capsules_api::stats(std::string range) const {
+    std::string target = "/v1/capsules/stats";
+    detail::append_query(target, "range", range);
+    auto resp = co_await c_->call(detail::bare(http_method::get, std::move(target), true));
+    co_return protocol::decode_team_stats(resp.body);
+}
+
+WRENN_DECL asio::awaitable<team_usage> capsules_api::usage(std::string from, std::string to) const {
+    std::string target = "/v1/capsules/usage";
+    detail::append_query(target, "from", from);
+    detail::append_query(target, "to", to);
+    auto resp = co_await c_->call(detail::bare(http_method::get, std::move(target), true));
+    co_return protocol::decode_team_usage(resp.body);
+}
+
+WRENN_DECL asio::awaitable<exec_result> capsules_api::exec(std::string id, exec_request req) const {
+    req.background = false;
+    auto http = detail::json_post(detail::client_impl::capsule_path(id, "/exec"), boost::json::value_from(req));
+    // The answer only comes when the command ends: wait for the server's own
+    // limit plus a margin (30 s is the server default when none is sent).
+    auto server_limit = std::chrono::seconds(req.timeout_sec && *req.timeout_sec > 0 ? *req.timeout_sec : 30);
+    http.idle_timeout = std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle,
+                                                            server_limit + std::chrono::seconds(10));
+    auto resp = co_await c_->call(std::move(http));
+    co_return protocol::decode_exec_result(resp.body);
+}
+
+WRENN_DECL asio::awaitable<command_handle> capsules_api::exec_background(std::string id, exec_request req) const {
+    req.background = true;
+    req.timeout_sec.reset();
+    auto resp = co_await c_->call(
+        detail::json_post(detail::client_impl::capsule_path(id, "/exec"), boost::json::value_from(req)));
+    auto h = protocol::decode_command_handle(resp.body);
+    if (h.capsule_id.empty()) h.capsule_id = std::string(id);
+    co_return h;
+}
+
+// ---- snapshots ----
+WRENN_DECL asio::awaitable<snapshot_result> snapshots_api::create(std::string capsule_id, std::string name,
+                                                                 bool overwrite) const {
+    boost::json::object body{{"sandbox_id", capsule_id}};
+    if (!name.empty()) body["name"] = name;
+    auto req = detail::json_post(overwrite ? "/v1/snapshots?overwrite=true" : "/v1/snapshots", body);
+    req.idle_timeout = std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle, std::chrono::seconds(60));
+    auto resp = co_await c_->call(std::move(req));
+    co_return protocol::decode_snapshot_created(resp.status, resp.body, name);
+}
+
+WRENN_DECL asio::awaitable<std::vector<template_info>> snapshots_api::list(std::string type) const {
+    std::string target = "/v1/snapshots";
+    detail::append_query(target, "type", type);
+    auto resp = co_await c_->call(detail::bare(http_method::get, std::move(target), true));
+    co_return protocol::decode_template_list(resp.body);
+}
+
+WRENN_DECL asio::awaitable<void> snapshots_api::remove(std::string name) const {
+    co_await c_->call(detail::bare(http_method::del, "/v1/snapshots/" + protocol::encode_component(name), true));
+}
+
+} // namespace wrenn

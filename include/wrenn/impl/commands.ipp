@@ -1,0 +1,17 @@
+#pragma once
+
+#include <wrenn/client.hpp>
+#include <wrenn/commands.hpp>
+#include <wrenn/protocol/answers.hpp>
+
+namespace wrenn {
+
+WRENN_DECL boost::asio::awaitable<command_result> commands::run(std::string cmd, run_options opts) const {
+    auto req = protocol::shell_exec_request(cmd);
+    if (opts.timeout) req.timeout_sec = static_cast<int>(opts.timeout->count());
+    if (!opts.envs.empty()) req.envs = std::move(opts.envs);
+    if (!opts.cwd.empty()) req.cwd = std::move(opts.cwd);
+    co_return co_await capsules_api(c_).exec(id_, std::move(req));
+}
+
+} // namespace wrenn

@@ -1,0 +1,350 @@
+#pragma once
+
+#include <wrenn/detail/http.hpp>
+#include <wrenn/error.hpp>
+#include <wrenn/protocol/answers.hpp>
+#include <wrenn/version.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <deque>
+#include <vector>
+
+namespace wrenn::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using clock = std::chrono::steady_clock;
+
+WRENN_DECL const char* to_string(http_method m) {
+    switch (m) {
+    case http_method::get: return "GET";
+    case http_method::post: return "POST";
+    case http_method::put: return "PUT";
+    case http_method::del: return "DELETE";
+    }
+    return "GET";
+}
+
+struct http_connection {
+    std::optional<beast::tcp_stream> plain;
+    std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+    beast::flat_buffer buffer;
+    clock::time_point idle_since{};
+
+    beast::tcp_stream& tcp() { return tls ? tls->next_layer() : *plain; }
+};
+
+// What happened during one exchange, to decide whether a replay is safe.
+struct exchange_state {
+    bool write_failed = false;    // the request never fully left us
+    bool got_answer_bytes = false;
+    bool keep_alive = false;
+};
+
+class http_transport : public std::enable_shared_from_this<http_transport> {
+public:
+    http_transport(asio::any_io_executor ex, transport_settings s)
+        : ex_(std::move(ex)), s_(std::move(s)), host_header_(s_.origin.authority()) {
+        if (s_.origin.tls()) {
+            ssl_.emplace(asio::ssl::context::tls_client);
+            ssl_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                              asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                              asio::ssl::context::no_tlsv1_1);
+            boost::system::error_code ec;
+            ssl_->set_default_verify_paths(ec);  // the system trust store; missing is not fatal
+            if (!s_.ca_file.empty()) {
+                ssl_->load_verify_file(s_.ca_file, ec);
+                if (ec)
+                    throw config_error("invalid_ca_file", "Could not load the CA file '" + s_.ca_file +
+                                                              "' (config.ca_file): " + ec.message());
+            }
+            ssl_->set_verify_mode(s_.verify_tls ? asio::ssl::verify_peer : asio::ssl::verify_none);
+        }
+        user_agent_ = std::string("wrenn-cpp/") + WRENN_VERSION_STRING;
+    }
+
+    asio::awaitable<http_response> send(http_request req);
+    pool_stats stats() const { return {open_, idle_.size(), waiters_.size(), created_}; }
+
+private:
+    // Returns a connection to the pool (or drops it) and wakes one waiter.
+    void release(std::unique_ptr<http_connection> c, bool reusable) {
+        if (reusable && c) {
+            c->tcp().expires_never();
+            c->idle_since = clock::now();
+            idle_.push_back(std::move(c));
+        } else {
+            --open_;
+        }
+        if (!waiters_.empty()) {
+            auto w = waiters_.front();
+            waiters_.pop_front();
+            w->cancel();
+        }
+    }
+
+    struct lease {
+        http_transport* owner;
+        std::unique_ptr<http_connection> conn;
+        bool reusable = false;
+        lease(http_transport* o) : owner(o) {}
+        lease(lease&& other) noexcept : owner(std::exchange(other.owner, nullptr)), conn(std::move(other.conn)), reusable(other.reusable) {}
+        lease(const lease&) = delete;
+        ~lease() {
+            if (owner) owner->release(std::move(conn), reusable);
+        }
+    };
+
+    static bool still_open(http_connection& c, std::chrono::milliseconds max_idle) {
+        if (clock::now() - c.idle_since > max_idle) return false;
+        char b;
+        auto fd = c.tcp().socket().native_handle();
+        auto n = ::recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        // 0: the server closed; >0: bytes nobody asked for (e.g. a TLS alert)
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    }
+
+    asio::awaitable<lease> acquire(clock::time_point deadline, bool fresh, bool& reused);
+    asio::awaitable<std::unique_ptr<http_connection>> connect(clock::time_point deadline);
+    template <class Stream>
+    asio::awaitable<http_response> exchange(Stream& stream, http_connection& c, const http_request& req,
+                                            clock::time_point deadline, std::chrono::milliseconds idle,
+                                            exchange_state& st);
+
+    [[noreturn]] void fail(const boost::system::system_error& e, const http_request& req, clock::time_point deadline,
+                           const char* phase) const;
+
+    asio::any_io_executor ex_;
+    transport_settings s_;
+    std::string host_header_, user_agent_;
+    std::optional<asio::ssl::context> ssl_;
+    std::vector<std::unique_ptr<http_connection>> idle_;
+    std::size_t open_ = 0, created_ = 0;
+    std::deque<std::shared_ptr<asio::steady_timer>> waiters_;
+};
+
+namespace {
+inline clock::time_point earlier(clock::time_point a, std::chrono::milliseconds d) {
+    auto now = clock::now();
+    return (a - now) < d ? a : now + d;
+}
+
+inline std::string describe_ms(std::chrono::milliseconds d) {
+    if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
+    return std::to_string(d.count()) + " ms";
+}
+} // namespace
+
+inline void http_transport::fail(const boost::system::system_error& e, const http_request& req,
+                                 clock::time_point deadline, const char* phase) const {
+    auto ec = e.code();
+    if (ec == asio::error::operation_aborted) throw;  // cancellation stays a cancellation
+    std::string what = std::string(to_string(req.method)) + " " + s_.origin.scheme + "://" + host_header_ + req.target;
+    if (ec == beast::error::timeout) {
+        bool total = clock::now() + std::chrono::milliseconds(5) >= deadline;
+        auto idle = req.idle_timeout.value_or(s_.timeouts.idle);
+        auto tot = req.total_timeout.value_or(s_.timeouts.total);
+        if (std::string_view(phase) == "connect")
+            throw timeout_error("connect_timeout", "Connecting to " + s_.origin.scheme + "://" + host_header_ +
+                                                       " took longer than the connect timeout (" +
+                                                       describe_ms(s_.timeouts.connect) + ")");
+        if (total)
+            throw timeout_error("total_timeout", what + " did not finish within the total timeout (" +
+                                                     describe_ms(tot) + ")");
+        throw timeout_error("idle_timeout", what + ": no data moved for " + describe_ms(idle) +
+                                                " (idle timeout) while " + phase);
+    }
+    if (ec.category() == asio::error::get_ssl_category() || ec == asio::ssl::error::stream_truncated) {
+        throw transport_error("tls_error", "TLS failure with " + s_.origin.scheme + "://" + host_header_ + " while " +
+                                               phase + ": " + ec.message());
+    }
+    throw transport_error(std::string(phase) == std::string("connect") ? "connect_failed" : "connection_failed",
+                          what + " failed while " + phase + ": " + ec.message());
+}
+
+inline asio::awaitable<std::unique_ptr<http_connection>> http_transport::connect(clock::time_point deadline) {
+    auto c = std::make_unique<http_connection>();
+    const auto& host = s_.origin.host;
+    // RFC 6761: *.localhost is loopback, no DNS needed.
+    std::string resolve_host = protocol::is_localhost_name(host) ? std::string("127.0.0.1") : host;
+    tcp::resolver resolver(ex_);
+    beast::tcp_stream stream(ex_);
+    auto conn_deadline = earlier(deadline, s_.timeouts.connect);
+    try {
+        auto endpoints = co_await resolver.async_resolve(resolve_host, std::to_string(s_.origin.port),
+                                                         asio::use_awaitable);
+        stream.expires_at(conn_deadline);
+        co_await stream.async_connect(endpoints, asio::use_awaitable);
+        stream.socket().set_option(tcp::no_delay(true));
+        if (ssl_) {
+            c->tls.emplace(std::move(stream), *ssl_);
+            boost::system::error_code addr_ec;
+            asio::ip::make_address(host, addr_ec);
+            if (addr_ec && !SSL_set_tlsext_host_name(c->tls->native_handle(), host.c_str()))
+                throw boost::system::system_error(static_cast<int>(::ERR_get_error()),
+                                                  asio::error::get_ssl_category());
+            if (s_.verify_tls) c->tls->set_verify_callback(asio::ssl::host_name_verification(host));
+            c->tls->next_layer().expires_at(conn_deadline);
+            try {
+                co_await c->tls->async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
+            } catch (const boost::system::system_error& e) {
+                auto v = SSL_get_verify_result(c->tls->native_handle());
+                if (v != X509_V_OK && e.code() != asio::error::operation_aborted && e.code() != beast::error::timeout)
+                    throw transport_error("tls_verify_failed",
+                                          "TLS certificate of " + s_.origin.scheme + "://" + host_header_ +
+                                              " was refused: " + X509_verify_cert_error_string(v) +
+                                              " (add its CA with config.ca_file if you trust it)");
+                throw;
+            }
+        } else {
+            c->plain.emplace(std::move(stream));
+        }
+    } catch (const boost::system::system_error& e) {
+        http_request none;
+        fail(e, none, deadline, "connect");
+    }
+    ++created_;
+    co_return c;
+}
+
+inline asio::awaitable<http_transport::lease> http_transport::acquire(clock::time_point deadline, bool fresh,
+                                                                      bool& reused) {
+    if (fresh) {
+        // a reused connection just failed: the others are probably stale too
+        open_ -= idle_.size();
+        idle_.clear();
+    }
+    for (;;) {
+        while (!idle_.empty()) {
+            auto c = std::move(idle_.back());
+            idle_.pop_back();
+            if (still_open(*c, s_.max_idle_age)) {
+                lease l(this);
+                l.conn = std::move(c);
+                reused = true;
+                co_return l;
+            }
+            --open_;
+        }
+        if (open_ < s_.max_connections) {
+            ++open_;
+            lease l(this);  // gives the slot back if connect throws
+            l.conn = co_await connect(deadline);
+            reused = false;
+            co_return l;
+        }
+        auto timer = std::make_shared<asio::steady_timer>(ex_, deadline);
+        waiters_.push_back(timer);
+        auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+        std::erase(waiters_, timer);
+        if (!ec)
+            throw timeout_error("pool_timeout", "No free connection to " + s_.origin.scheme + "://" + host_header_ +
+                                                    " before the total timeout (all " +
+                                                    std::to_string(s_.max_connections) + " are busy)");
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none)
+            throw boost::system::system_error(asio::error::operation_aborted);
+    }
+}
+
+template <class Stream>
+asio::awaitable<http_response> http_transport::exchange(Stream& stream, http_connection& c, const http_request& req,
+                                                        clock::time_point deadline, std::chrono::milliseconds idle,
+                                                        exchange_state& st) {
+    http::request<http::string_body> r{http::string_to_verb(to_string(req.method)), req.target, 11};
+    r.set(http::field::host, host_header_);
+    r.set(http::field::user_agent, user_agent_);
+    r.set(http::field::accept, "application/json");
+    if (!s_.api_key.empty()) r.set("X-API-Key", s_.api_key);
+    if (!req.content_type.empty()) {
+        r.set(http::field::content_type, req.content_type);
+        r.body() = req.body;
+    }
+    r.prepare_payload();
+    if (req.method == http_method::post && req.content_type.empty()) r.content_length(0);
+
+    c.tcp().expires_at(earlier(deadline, idle));
+    st.write_failed = true;
+    co_await http::async_write(stream, r, asio::use_awaitable);
+    st.write_failed = false;
+
+    http::response_parser<http::string_body> p;
+    p.header_limit(64 * 1024);
+    p.body_limit(512ull * 1024 * 1024);
+    while (!p.is_done()) {
+        c.tcp().expires_at(earlier(deadline, idle));
+        auto n = co_await http::async_read_some(stream, c.buffer, p, asio::use_awaitable);
+        if (n > 0) st.got_answer_bytes = true;
+    }
+    auto& msg = p.get();
+    st.keep_alive = msg.keep_alive();
+    http_response out;
+    out.status = msg.result_int();
+    out.body = std::move(msg.body());
+    if (auto it = msg.find(http::field::content_type); it != msg.end()) out.content_type = std::string(it->value());
+    if (auto it = msg.find(http::field::retry_after); it != msg.end())
+        out.retry_after = protocol::parse_retry_after(it->value());
+    co_return out;
+}
+
+inline asio::awaitable<http_response> http_transport::send(http_request req) {
+    auto self = shared_from_this();  // keep the pool alive for the whole request
+    auto total = req.total_timeout.value_or(s_.timeouts.total);
+    auto idle = req.idle_timeout.value_or(s_.timeouts.idle);
+    auto deadline = total.count() > 0 ? clock::now() + total : clock::time_point::max();
+    if (idle.count() <= 0) idle = std::chrono::hours(24 * 365);
+
+    for (int attempt = 0;; ++attempt) {
+        bool reused = false;
+        auto l = co_await acquire(deadline, attempt > 0, reused);
+        exchange_state st;
+        try {
+            http_response resp = l.conn->tls ? co_await exchange(*l.conn->tls, *l.conn, req, deadline, idle, st)
+                                             : co_await exchange(*l.conn->plain, *l.conn, req, deadline, idle, st);
+            l.reusable = st.keep_alive;
+            co_return resp;
+        } catch (const boost::system::system_error& e) {
+            // A kept-alive connection the server had already closed: replay once on a
+            // fresh one if the request cannot have been processed (it never fully
+            // left) or is idempotent and no byte of the answer arrived.
+            bool stale = reused && attempt == 0 && e.code() != asio::error::operation_aborted &&
+                         e.code() != beast::error::timeout &&
+                         (st.write_failed || (req.idempotent && !st.got_answer_bytes));
+            if (!stale) fail(e, req, deadline, st.write_failed ? "sending the request" : "reading the answer");
+        }
+    }
+}
+
+WRENN_DECL std::shared_ptr<http_transport> make_http_transport(asio::any_io_executor ex, transport_settings settings) {
+    return std::make_shared<http_transport>(std::move(ex), std::move(settings));
+}
+
+WRENN_DECL asio::awaitable<http_response> send(std::shared_ptr<http_transport> t, http_request req) {
+    co_return co_await t->send(std::move(req));
+}
+
+WRENN_DECL pool_stats stats(const http_transport& t) { return t.stats(); }
+
+} // namespace wrenn::detail

@@ -1,0 +1,98 @@
+// Blocking capsule, commands and the scoped capsule (destroyed when it goes
+// out of scope, like Python's `with Capsule() as c:`).
+#pragma once
+
+#include <wrenn/capsule.hpp>
+#include <wrenn/sync/client.hpp>
+
+namespace wrenn::sync {
+
+class commands {
+public:
+    commands(std::shared_ptr<sync::runner> r, wrenn::commands c) : r_(std::move(r)), c_(std::move(c)) {}
+    command_result run(std::string cmd, run_options opts = {}) const {
+        return r_->run(c_.run(std::move(cmd), std::move(opts)));
+    }
+
+private:
+    std::shared_ptr<sync::runner> r_;
+    wrenn::commands c_;
+};
+
+class capsule {
+public:
+    static capsule create(const client& c, create_options opts = {}) {
+        return capsule(c, c.runner().run(wrenn::capsule::create(c.async(), std::move(opts))));
+    }
+    static capsule connect(const client& c, std::string capsule_id) {
+        return capsule(c, c.runner().run(wrenn::capsule::connect(c.async(), std::move(capsule_id))));
+    }
+    static std::vector<capsule_info> list(const client& c) { return c.runner().run(wrenn::capsule::list(c.async())); }
+    static void destroy(const client& c, std::string capsule_id) {
+        c.runner().run(wrenn::capsule::destroy(c.async(), std::move(capsule_id)));
+    }
+
+    capsule(const client& c, wrenn::capsule inner)
+        : commands(c.shared_runner(), inner.commands), r_(c.shared_runner()), cap_(std::move(inner)) {}
+
+    const std::string& id() const noexcept { return cap_.id(); }
+    const std::optional<capsule_info>& info() const noexcept { return cap_.info(); }
+
+    capsule_info get_info() { return r_->run(cap_.get_info()); }
+    bool is_running() { return r_->run(cap_.is_running()); }
+    void wait_ready(wait_options opts = {}) { r_->run(cap_.wait_ready(opts)); }
+    capsule_info pause() { return r_->run(cap_.pause()); }
+    capsule_info resume() { return r_->run(cap_.resume()); }
+    void ping() { r_->run(cap_.ping()); }
+    void destroy() { r_->run(cap_.destroy()); }
+    capsule_metrics metrics(std::string range = {}) { return r_->run(cap_.metrics(std::move(range))); }
+    snapshot_result create_snapshot(std::string name = {}, bool overwrite = false) {
+        return r_->run(cap_.create_snapshot(std::move(name), overwrite));
+    }
+    std::string get_url(unsigned port) const { return cap_.get_url(port); }
+
+    wrenn::capsule& async() noexcept { return cap_; }
+
+    sync::commands commands;
+
+private:
+    std::shared_ptr<sync::runner> r_;
+    wrenn::capsule cap_;
+};
+
+// Owns a capsule for one scope: destroyed when the scoped_capsule dies,
+// also during stack unwinding. Errors from that final destroy are swallowed
+// (a destructor must not throw); call destroy() yourself to see them.
+class scoped_capsule {
+public:
+    explicit scoped_capsule(const client& c, create_options opts = {}) : cap_(capsule::create(c, std::move(opts))) {}
+    scoped_capsule(scoped_capsule&& o) noexcept : cap_(std::move(o.cap_)), owned_(std::exchange(o.owned_, false)) {}
+    scoped_capsule(const scoped_capsule&) = delete;
+    scoped_capsule& operator=(const scoped_capsule&) = delete;
+    scoped_capsule& operator=(scoped_capsule&&) = delete;
+    ~scoped_capsule() {
+        if (!owned_) return;
+        try {
+            cap_.destroy();
+        } catch (...) {
+        }
+    }
+
+    capsule* operator->() noexcept { return &cap_; }
+    capsule& operator*() noexcept { return cap_; }
+    void destroy() {
+        owned_ = false;
+        cap_.destroy();
+    }
+    // Keep the capsule running after this scope.
+    capsule release() {
+        owned_ = false;
+        return cap_;
+    }
+
+private:
+    capsule cap_;
+    bool owned_ = true;
+};
+
+} // namespace wrenn::sync

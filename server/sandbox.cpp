@@ -1,0 +1,354 @@
+// wrenn-local: processes in bubblewrap sandboxes, the freezer cgroup, /proc walks.
+#include "common.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+#include <unordered_map>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace wl {
+
+sandbox_config sandbox;
+
+namespace {
+
+std::string find_on_path(const char* name) {
+    const char* path = std::getenv("PATH");
+    std::string p = path ? path : "/usr/local/bin:/usr/bin:/bin";
+    std::stringstream ss(p);
+    std::string dir;
+    while (std::getline(ss, dir, ':')) {
+        if (dir.empty()) continue;
+        std::string cand = dir + "/" + name;
+        if (::access(cand.c_str(), X_OK) == 0) return cand;
+    }
+    return {};
+}
+
+bool write_file(const std::string& path, std::string_view text) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    auto n = ::write(fd, text.data(), text.size());
+    ::close(fd);
+    return n == static_cast<ssize_t>(text.size());
+}
+
+std::string read_small(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// Host location of a path inside the capsule (for existence checks and for
+// the unisolated mode).
+fs::path host_path(const fs::path& root, const std::string& inside) {
+    fs::path p(inside);
+    auto it = p.begin();
+    if (it != p.end()) ++it;  // skip "/"
+    std::string first = it != p.end() ? it->string() : std::string{};
+    if (first == "usr" || first == "etc" || first == "proc" || first == "dev") return p;
+    if (first == "bin" || first == "sbin" || first == "lib" || first == "lib64") return fs::path("/usr") / p.relative_path();
+    return root / p.relative_path();
+}
+
+int errno_pipe_read(int fd) {
+    int err = 0;
+    for (;;) {
+        auto n = ::read(fd, &err, sizeof err);
+        if (n < 0 && errno == EINTR) continue;
+        return n == static_cast<ssize_t>(sizeof err) ? err : 0;
+    }
+}
+
+// fork + exec; child-side code uses only async-signal-safe calls.
+spawned do_spawn(const std::string& exe, const std::vector<std::string>& argv,
+                 const std::vector<std::string>& env, const std::string& chdir_to,
+                 const std::string& cgroup_procs, bool capture, bool inherit_stderr) {
+    std::vector<char*> cargv, cenv;
+    for (auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+    cargv.push_back(nullptr);
+    for (auto& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
+    cenv.push_back(nullptr);
+
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, failp[2] = {-1, -1};
+    auto close_all = [&] {
+        for (int fd : {outp[0], outp[1], errp[0], errp[1], failp[0], failp[1]})
+            if (fd >= 0) ::close(fd);
+    };
+    if ((capture && (::pipe2(outp, O_CLOEXEC) != 0 || ::pipe2(errp, O_CLOEXEC) != 0)) ||
+        ::pipe2(failp, O_CLOEXEC) != 0) {
+        int e = errno;
+        close_all();
+        throw std::system_error(e, std::generic_category(), "pipe");
+    }
+    char pidbuf[24];
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        int e = errno;
+        close_all();
+        throw std::system_error(e, std::generic_category(), "fork");
+    }
+    if (pid == 0) {
+        ::setsid();
+        if (!cgroup_procs.empty()) {
+            // pid as decimal text, written by the child itself before exec
+            pid_t self = ::getpid();
+            int n = 0;
+            char tmp[24];
+            do { tmp[n++] = static_cast<char>('0' + self % 10); self /= 10; } while (self > 0);
+            for (int i = 0; i < n; ++i) pidbuf[i] = tmp[n - 1 - i];
+            int fd = ::open(cgroup_procs.c_str(), O_WRONLY | O_CLOEXEC);
+            if (fd >= 0) {
+                (void)!::write(fd, pidbuf, static_cast<std::size_t>(n));
+                ::close(fd);
+            }
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        for (int s = 1; s < 32; ++s)
+            if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
+        int devnull = ::open("/dev/null", O_RDWR);
+        if (devnull >= 0) ::dup2(devnull, 0);
+        if (capture) {
+            ::dup2(outp[1], 1);
+            ::dup2(errp[1], 2);
+        } else if (devnull >= 0) {
+            ::dup2(devnull, 1);
+            if (!inherit_stderr) ::dup2(devnull, 2);
+        }
+        ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
+        if (!chdir_to.empty() && ::chdir(chdir_to.c_str()) != 0) {
+            int e = errno;
+            (void)!::write(failp[1], &e, sizeof e);
+            ::_exit(127);
+        }
+        ::execve(exe.c_str(), cargv.data(), cenv.data());
+        int e = errno;
+        (void)!::write(failp[1], &e, sizeof e);
+        ::_exit(127);
+    }
+    ::close(failp[1]);
+    failp[1] = -1;
+    if (capture) {
+        ::close(outp[1]);
+        ::close(errp[1]);
+        outp[1] = errp[1] = -1;
+    }
+    int err = errno_pipe_read(failp[0]);
+    ::close(failp[0]);
+    failp[0] = -1;
+    if (err != 0) {
+        int st;
+        ::waitpid(pid, &st, 0);
+        close_all();
+        throw std::system_error(err, std::generic_category(), "exec " + argv[0]);
+    }
+    spawned s;
+    s.pid = pid;
+    s.out_fd = outp[0];
+    s.err_fd = errp[0];
+    s.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    return s;
+}
+
+std::string search_exe(const std::string& cmd, const std::vector<std::string>& env) {
+    if (cmd.find('/') != std::string::npos) return cmd;
+    std::string path = "/usr/local/bin:/usr/bin:/bin";
+    for (auto& e : env)
+        if (e.rfind("PATH=", 0) == 0) path = e.substr(5);
+    std::stringstream ss(path);
+    std::string dir;
+    while (std::getline(ss, dir, ':'))
+        if (!dir.empty() && ::access((dir + "/" + cmd).c_str(), X_OK) == 0) return dir + "/" + cmd;
+    return cmd;
+}
+
+} // namespace
+
+void detect_sandbox() {
+    sandbox.bwrap_path = find_on_path("bwrap");
+    if (!sandbox.bwrap_path.empty()) {
+        // Check that it can actually create namespaces here.
+        std::string cmd = sandbox.bwrap_path +
+                          " --unshare-pid --unshare-ipc --unshare-uts --ro-bind / / true >/dev/null 2>&1";
+        sandbox.bwrap = std::system(cmd.c_str()) == 0;
+        if (!sandbox.bwrap) log("bwrap at %s does not work here", sandbox.bwrap_path.c_str());
+    }
+    for (const char* l : {"bin", "sbin", "lib", "lib64", "lib32"}) {
+        std::error_code ec;
+        if (fs::is_directory(fs::path("/usr") / l, ec)) sandbox.usr_links.push_back(l);
+    }
+    const fs::path base = "/sys/fs/cgroup/freezer";
+    std::error_code ec;
+    if (fs::exists(base / "cgroup.procs", ec)) {
+        fs::path mine = base / ("wrenn-local-" + std::to_string(::getpid()));
+        fs::create_directory(mine, ec);
+        if (!ec && fs::exists(mine / "freezer.state", ec)) sandbox.freezer_root = mine.string();
+    }
+}
+
+std::optional<std::string> resolve_cwd(const fs::path& root, std::string_view cwd) {
+    std::string p;
+    if (cwd.empty() || cwd == "~") p = home_dir;
+    else if (cwd.substr(0, 2) == "~/") p = std::string(home_dir) + std::string(cwd.substr(1));
+    else if (cwd[0] != '/') p = std::string(home_dir) + "/" + std::string(cwd);
+    else p = cwd;
+    std::string norm = fs::path(p).lexically_normal().string();
+    while (norm.size() > 1 && norm.back() == '/') norm.pop_back();
+    if (norm.find("/..") == 0) norm = "/";
+    std::error_code ec;
+    if (!fs::is_directory(host_path(root, norm), ec)) return std::nullopt;
+    return norm;
+}
+
+spawned spawn_process(const spawn_spec& spec) {
+    if (sandbox.bwrap) {
+        std::vector<std::string> a{sandbox.bwrap_path, "--die-with-parent", "--unshare-pid", "--unshare-ipc",
+                                   "--unshare-uts", "--hostname", "capsule", "--bind", spec.root.string(), "/",
+                                   "--ro-bind", "/usr", "/usr"};
+        for (auto& l : sandbox.usr_links) {
+            a.insert(a.end(), {"--symlink", "usr/" + l, "/" + l});
+        }
+        a.insert(a.end(), {"--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev", "--chdir", spec.cwd, "--"});
+        a.insert(a.end(), spec.argv.begin(), spec.argv.end());
+        return do_spawn(sandbox.bwrap_path, a, spec.env, {}, spec.cgroup_procs, spec.capture, false);
+    }
+    std::vector<std::string> env = spec.env;
+    std::string host_home = (spec.root / "home/wrenn-user").string();
+    for (auto& e : env)
+        if (e.rfind("HOME=", 0) == 0 && e == "HOME=" + std::string(home_dir)) e = "HOME=" + host_home;
+    return do_spawn(search_exe(spec.argv[0], env), spec.argv, env, host_path(spec.root, spec.cwd).string(),
+                    spec.cgroup_procs, spec.capture, false);
+}
+
+asio::awaitable<int> wait_child(pid_t pid, int pidfd) {
+    auto ex = co_await asio::this_coro::executor;
+    int status = 0;
+    if (pidfd >= 0) {
+        asio::posix::stream_descriptor sd(ex, pidfd);
+        (void)co_await sd.async_wait(asio::posix::stream_descriptor::wait_read, asio::as_tuple(asio::use_awaitable));
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        co_return status;
+    }
+    asio::steady_timer t(ex);
+    for (;;) {
+        pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR)) co_return status;
+        t.expires_after(std::chrono::milliseconds(50));
+        (void)co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+asio::awaitable<int> run_host(std::vector<std::string> argv) {
+    spawned s;
+    try {
+        std::vector<std::string> env{"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C"};
+        s = do_spawn(search_exe(argv[0], env), argv, env, {}, {}, false, true);
+    } catch (const std::exception& e) {
+        log("cannot run %s: %s", argv[0].c_str(), e.what());
+        co_return -1;
+    }
+    int st = co_await wait_child(s.pid, s.pidfd);
+    co_return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+std::vector<pid_t> process_tree(const std::vector<pid_t>& roots) {
+    std::unordered_map<pid_t, std::vector<pid_t>> children;
+    std::error_code ec;
+    for (auto& d : fs::directory_iterator("/proc", ec)) {
+        auto name = d.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::string stat = read_small("/proc/" + name + "/stat");
+        auto rp = stat.rfind(')');
+        if (rp == std::string::npos) continue;
+        std::istringstream ss(stat.substr(rp + 2));
+        char state;
+        pid_t ppid = 0;
+        ss >> state >> ppid;
+        children[ppid].push_back(static_cast<pid_t>(std::stol(name)));
+    }
+    std::vector<pid_t> out;
+    std::vector<pid_t> todo;
+    for (pid_t r : roots)
+        if (r > 0 && ::kill(r, 0) == 0) todo.push_back(r);
+    while (!todo.empty()) {
+        pid_t p = todo.back();
+        todo.pop_back();
+        out.push_back(p);
+        auto it = children.find(p);
+        if (it != children.end())
+            for (pid_t c : it->second) todo.push_back(c);
+    }
+    return out;
+}
+
+std::string proc_comm(pid_t pid) {
+    std::string s = read_small("/proc/" + std::to_string(pid) + "/comm");
+    while (!s.empty() && s.back() == '\n') s.pop_back();
+    return s;
+}
+
+void signal_tree(pid_t root, int sig, bool skip_bwrap) {
+    bool sent = false;
+    for (pid_t p : process_tree({root})) {
+        if (skip_bwrap && proc_comm(p) == "bwrap") continue;
+        ::kill(p, sig);
+        sent = true;
+    }
+    if (!sent) ::kill(root, sig);
+}
+
+std::string freezer_dir(std::string_view id) {
+    if (sandbox.freezer_root.empty()) return {};
+    return sandbox.freezer_root + "/" + std::string(id);
+}
+
+bool freezer_create(std::string_view id) {
+    if (sandbox.freezer_root.empty()) return false;
+    std::error_code ec;
+    fs::create_directory(freezer_dir(id), ec);
+    return !ec && fs::exists(freezer_dir(id) + "/cgroup.procs", ec);
+}
+
+bool freezer_set(std::string_view id, bool frozen) {
+    return write_file(freezer_dir(id) + "/freezer.state", frozen ? "FROZEN" : "THAWED");
+}
+
+std::string freezer_state(std::string_view id) {
+    std::string s = read_small(freezer_dir(id) + "/freezer.state");
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+}
+
+std::vector<pid_t> freezer_procs(std::string_view id) {
+    std::vector<pid_t> out;
+    std::istringstream in(read_small(freezer_dir(id) + "/cgroup.procs"));
+    pid_t p;
+    while (in >> p) out.push_back(p);
+    return out;
+}
+
+void freezer_remove(std::string_view id) {
+    if (sandbox.freezer_root.empty()) return;
+    ::rmdir(freezer_dir(id).c_str());
+}
+
+} // namespace wl
