@@ -23,10 +23,10 @@ struct wait_options {
 };
 
 struct create_options {
-    std::string template_name;          // empty: the server's default template
-    std::optional<int> vcpus;           // server default 1
-    std::optional<int> memory_mb;       // server default 512
-    std::optional<int> timeout_sec;     // inactivity before auto-pause; 0 = never
+    std::string template_name{};          // empty: the server's default template
+    std::optional<int> vcpus{};           // server default 1
+    std::optional<int> memory_mb{};       // server default 512
+    std::optional<int> timeout_sec{};     // inactivity before auto-pause; 0 = never
     bool wait = false;                  // wait_ready() before returning
     wait_options wait_for{};
 };
@@ -67,8 +67,8 @@ public:
 
 private:
     client client_;
-    std::string id_;
-    std::optional<capsule_info> info_;
+    std::string id_{};
+    std::optional<capsule_info> info_{};
 };
 
 // The scoped form (Python's `with`): creates a capsule, runs `body` with it

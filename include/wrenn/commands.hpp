@@ -24,8 +24,8 @@ struct run_options {
     // Server-side limit: the command is killed when it runs longer. nullopt
     // leaves the server default (30 s).
     std::optional<std::chrono::seconds> timeout = std::chrono::seconds(30);
-    string_map envs;   // added to the command's environment
-    std::string cwd;   // empty: the capsule user's home
+    string_map envs{};   // added to the command's environment
+    std::string cwd{};   // empty: the capsule user's home
 };
 
 class commands {
@@ -38,8 +38,8 @@ public:
     boost::asio::awaitable<command_result> run(std::string cmd, run_options opts = {}) const;
 
 private:
-    std::shared_ptr<detail::client_impl> c_;
-    std::string id_;
+    std::shared_ptr<detail::client_impl> c_{};
+    std::string id_{};
 };
 
 } // namespace wrenn

@@ -24,11 +24,11 @@ struct timeouts {
 };
 
 struct config {
-    std::string api_key;       // empty: WRENN_API_KEY
-    std::string base_url;      // empty: WRENN_BASE_URL, else default_base_url
-    std::string proxy_domain;  // empty: WRENN_PROXY_DOMAIN, else derived (§1.2)
+    std::string api_key{};       // empty: WRENN_API_KEY
+    std::string base_url{};      // empty: WRENN_BASE_URL, else default_base_url
+    std::string proxy_domain{};  // empty: WRENN_PROXY_DOMAIN, else derived (§1.2)
     wrenn::timeouts timeouts{};
-    std::string ca_file;       // extra trusted CA (PEM), on top of the system store
+    std::string ca_file{};       // extra trusted CA (PEM), on top of the system store
     bool verify_tls = true;    // peer + host-name verification
     std::size_t max_connections_per_origin = 64;
 };

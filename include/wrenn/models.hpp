@@ -29,7 +29,7 @@ WRENN_DECL capsule_state parse_capsule_state(std::string_view s);
 
 struct capsule_status {
     capsule_state state = capsule_state::unknown;
-    std::string raw;  // exactly what the server said
+    std::string raw{};  // exactly what the server said
 
     capsule_status() = default;
     capsule_status(capsule_state s) : state(s), raw(to_string(s)) {}
@@ -41,31 +41,31 @@ struct capsule_status {
 using string_map = std::map<std::string, std::string>;
 
 struct capsule_info {
-    std::string id;
-    capsule_status status;
-    std::string template_name;     // JSON "template"
+    std::string id{};
+    capsule_status status{};
+    std::string template_name{};     // JSON "template"
     int vcpus = 0;
     int memory_mb = 0;
     int timeout_sec = 0;
-    std::string created_at;        // RFC 3339, as sent
-    std::optional<std::string> started_at;
-    std::optional<std::string> last_active_at;
-    std::string last_updated;
-    string_map metadata;
-    std::optional<std::string> guest_ip, host_ip;  // older servers
-    std::optional<std::int64_t> disk_size_mb, disk_used_mb;  // v0.2.0
+    std::string created_at{};        // RFC 3339, as sent
+    std::optional<std::string> started_at{};
+    std::optional<std::string> last_active_at{};
+    std::string last_updated{};
+    string_map metadata{};
+    std::optional<std::string> guest_ip{}, host_ip{};  // older servers
+    std::optional<std::int64_t> disk_size_mb{}, disk_used_mb{};  // v0.2.0
 };
 
 struct template_info {
-    std::string name;
-    std::string type;              // "base", "snapshot", or whatever the server says
+    std::string name{};
+    std::string type{};              // "base", "snapshot", or whatever the server says
     int vcpus = 0;
     int memory_mb = 0;
     std::int64_t size_bytes = 0;
-    std::string created_at;
+    std::string created_at{};
     bool platform = false;
     bool is_protected = false;     // JSON "protected"
-    string_map metadata;
+    string_map metadata{};
 };
 
 struct metrics_point {
@@ -76,80 +76,80 @@ struct metrics_point {
 };
 
 struct capsule_metrics {
-    std::string capsule_id;        // JSON "sandbox_id"
-    std::string range;
-    std::vector<metrics_point> points;
+    std::string capsule_id{};        // JSON "sandbox_id"
+    std::string range{};
+    std::vector<metrics_point> points{};
 };
 
 struct team_stats {
-    std::string range;
+    std::string range{};
     struct current_t {
         int running_count = 0, vcpus_reserved = 0, memory_mb_reserved = 0;
-        std::optional<std::string> sampled_at;
+        std::optional<std::string> sampled_at{};
     } current;
     struct peaks_t { int running_count = 0, vcpus = 0, memory_mb = 0; } peaks;
     struct series_t {
-        std::vector<std::string> labels;
-        std::vector<std::int64_t> running, vcpus, memory_mb;
+        std::vector<std::string> labels{};
+        std::vector<std::int64_t> running{}, vcpus{}, memory_mb{};
     } series;
 };
 
 struct usage_point {
-    std::string date;
+    std::string date{};
     double cpu_minutes = 0;
     double ram_mb_minutes = 0;
 };
 
 struct team_usage {
-    std::string from, to;
-    std::vector<usage_point> points;
+    std::string from{}, to{};
+    std::vector<usage_point> points{};
 };
 
 // POST /v1/capsules body; only set fields are sent.
 struct create_capsule_request {
-    std::optional<std::string> template_name;
-    std::optional<int> vcpus, memory_mb, timeout_sec;
+    std::optional<std::string> template_name{};
+    std::optional<int> vcpus{}, memory_mb{}, timeout_sec{};
 };
 
 // POST /v1/capsules/{id}/exec body (WIRE.md §5.1).
 struct exec_request {
-    std::string cmd;
-    std::vector<std::string> args;
-    std::optional<int> timeout_sec;
+    std::string cmd{};
+    std::vector<std::string> args{};
+    std::optional<int> timeout_sec{};
     bool background = false;
-    std::optional<std::string> tag;
-    std::optional<string_map> envs;
-    std::optional<std::string> cwd;
+    std::optional<std::string> tag{};
+    std::optional<string_map> envs{};
+    std::optional<std::string> cwd{};
 };
 
 // Foreground answer, already decoded: stdout/stderr hold the exact bytes.
 struct exec_result {
-    std::string stdout_text;
-    std::string stderr_text;
+    std::string stdout_text{};
+    std::string stderr_text{};
     int exit_code = -1;
-    std::optional<std::int64_t> duration_ms;
+    std::optional<std::int64_t> duration_ms{};
 };
 
 // Background answer (202).
 struct command_handle {
     int pid = 0;
-    std::string tag;
-    std::string capsule_id;
+    std::string tag{};
+    std::string capsule_id{};
 };
 
 struct process_info {
     int pid = 0;
-    std::optional<std::string> tag, cmd;
-    std::optional<std::vector<std::string>> args;
+    std::optional<std::string> tag{}, cmd{};
+    std::optional<std::vector<std::string>> args{};
 };
 
 // What POST /v1/snapshots answered: a Template (201, older servers) or the
 // capsule now `snapshotting` (202, v0.2.0). `name` is known in both cases
 // when the caller chose it.
 struct snapshot_result {
-    std::string name;
-    std::optional<wrenn::template_info> snapshot;  // 201: the new template
-    std::optional<capsule_info> capsule;           // 202: the capsule, `snapshotting`
+    std::string name{};
+    std::optional<wrenn::template_info> snapshot{};  // 201: the new template
+    std::optional<capsule_info> capsule{};           // 202: the capsule, `snapshotting`
 };
 
 // ---- Boost.JSON conversions ----

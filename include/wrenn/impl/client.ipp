@@ -83,106 +83,151 @@ WRENN_DECL client::pool_figures client::pool() const {
 using detail::http_method;
 
 WRENN_DECL asio::awaitable<capsule_info> capsules_api::create(create_capsule_request req) const {
-    auto resp = co_await c_->call(detail::json_post("/v1/capsules", boost::json::value_from(req)));
-    co_return protocol::decode_capsule(resp.body);
+    // a coroutine of its own holding the handle by value: the api object may be a temporary
+    return [](std::shared_ptr<detail::client_impl> c_, create_capsule_request req) -> asio::awaitable<capsule_info> {
+        auto resp = co_await c_->call(detail::json_post("/v1/capsules", boost::json::value_from(req)));
+        co_return protocol::decode_capsule(resp.body);
+    }(c_, std::move(req));
 }
 
 WRENN_DECL asio::awaitable<std::vector<capsule_info>> capsules_api::list() const {
-    auto resp = co_await c_->call(detail::bare(http_method::get, "/v1/capsules", true));
-    co_return protocol::decode_capsule_list(resp.body);
+    // a coroutine of its own holding the handle by value: the api object may be a temporary
+    return [](std::shared_ptr<detail::client_impl> c_) -> asio::awaitable<std::vector<capsule_info>> {
+        auto resp = co_await c_->call(detail::bare(http_method::get, "/v1/capsules", true));
+        co_return protocol::decode_capsule_list(resp.body);
+    }(c_);
 }
 
 WRENN_DECL asio::awaitable<capsule_info> capsules_api::get(std::string id) const {
-    auto resp = co_await c_->call(detail::bare(http_method::get, detail::client_impl::capsule_path(id), true));
-    co_return protocol::decode_capsule(resp.body);
+    // a coroutine of its own holding the handle by value: the api object may be a temporary
+    return [](std::shared_ptr<detail::client_impl> c_, std::string id) -> asio::awaitable<capsule_info> {
+        auto resp = co_await c_->call(detail::bare(http_method::get, detail::client_impl::capsule_path(id), true));
+        co_return protocol::decode_capsule(resp.body);
+    }(c_, std::move(id));
 }
 
 WRENN_DECL asio::awaitable<void> capsules_api::destroy(std::string id) const {
-    co_await c_->call(detail::bare(http_method::del, detail::client_impl::capsule_path(id), true));
+    // a coroutine of its own holding the handle by value: the api object may be a temporary
+    return [](std::shared_ptr<detail::client_impl> c_, std::string id) -> asio::awaitable<void> {
+        co_await c_->call(detail::bare(http_method::del, detail::client_impl::capsule_path(id), true));
+    }(c_, std::move(id));
 }
 
 WRENN_DECL asio::awaitable<capsule_info> capsules_api::pause(std::string id) const {
-    auto req = detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/pause"), false);
-    req.idle_timeout = std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle, std::chrono::seconds(60));
-    auto resp = co_await c_->call(std::move(req));
-    co_return protocol::decode_capsule(resp.body);
+    // a coroutine of its own holding the handle by value: the api object may be a temporary
+    return [](std::shared_ptr<detail::client_impl> c_, std::string id) -> asio::awaitable<capsule_info> {
+        auto req = detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/pause"), false);
+        req.idle_timeout = std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle, std::chrono::seconds(60));
+        auto resp = co_await c_->call(std::move(req));
+        co_return protocol::decode_capsule(resp.body);
+    }(c_, std::move(id));
 }
 
 WRENN_DECL asio::awaitable<capsule_info> capsules_api::resume(std::string id) const {
-    auto req = detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/resume"), false);
-    req.idle_timeout = std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle, std::chrono::seconds(60));
-    auto resp = co_await c_->call(std::move(req));
-    co_return protocol::decode_capsule(resp.body);
+    // a coroutine of its own holding the handle by value: the api object may be a temporary
+    return [](std::shared_ptr<detail::client_impl> c_, std::string id) -> asio::awaitable<capsule_info> {
+        auto req = detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/resume"), false);
+        req.idle_timeout = std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle, std::chrono::seconds(60));
+        auto resp = co_await c_->call(std::move(req));
+        co_return protocol::decode_capsule(resp.body);
+    }(c_, std::move(id));
 }
 
 WRENN_DECL asio::awaitable<void> capsules_api::ping(std::string id) const {
-    co_await c_->call(detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/ping"), true));
+    // a coroutine of its own holding the handle by value: the api object may be a temporary
+    return [](std::shared_ptr<detail::client_impl> c_, std::string id) -> asio::awaitable<void> {
+        co_await c_->call(detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/ping"), true));
+    }(c_, std::move(id));
 }
 
 WRENN_DECL asio::awaitable<capsule_metrics> capsules_api::metrics(std::string id, std::string range) const {
-    auto target = detail::client_impl::capsule_path(id, "/metrics");
-    detail::append_query(target, "range", range);
-    auto resp = co_await c_->call(detail::bare(http_method::get, std::move(target), true));
-    co_return protocol::decode_metrics(resp.body);
+    // a coroutine of its own holding the handle by value: the api object may be a temporary
+    return [](std::shared_ptr<detail::client_impl> c_, std::string id, std::string range) -> asio::awaitable<capsule_metrics> {
+        auto target = detail::client_impl::capsule_path(id, "/metrics");
+        detail::append_query(target, "range", range);
+        auto resp = co_await c_->call(detail::bare(http_method::get, std::move(target), true));
+        co_return protocol::decode_metrics(resp.body);
+    }(c_, std::move(id), std::move(range));
 }
 
 WRENN_DECL asio::awaitable<team_stats> capsules_api::stats(std::string range) const {
-    std::string target = "/v1/capsules/stats";
-    detail::append_query(target, "range", range);
-    auto resp = co_await c_->call(detail::bare(http_method::get, std::move(target), true));
-    co_return protocol::decode_team_stats(resp.body);
+    // a coroutine of its own holding the handle by value: the api object may be a temporary
+    return [](std::shared_ptr<detail::client_impl> c_, std::string range) -> asio::awaitable<team_stats> {
+        std::string target = "/v1/capsules/stats";
+        detail::append_query(target, "range", range);
+        auto resp = co_await c_->call(detail::bare(http_method::get, std::move(target), true));
+        co_return protocol::decode_team_stats(resp.body);
+    }(c_, std::move(range));
 }
 
 WRENN_DECL asio::awaitable<team_usage> capsules_api::usage(std::string from, std::string to) const {
-    std::string target = "/v1/capsules/usage";
-    detail::append_query(target, "from", from);
-    detail::append_query(target, "to", to);
-    auto resp = co_await c_->call(detail::bare(http_method::get, std::move(target), true));
-    co_return protocol::decode_team_usage(resp.body);
+    // a coroutine of its own holding the handle by value: the api object may be a temporary
+    return [](std::shared_ptr<detail::client_impl> c_, std::string from, std::string to) -> asio::awaitable<team_usage> {
+        std::string target = "/v1/capsules/usage";
+        detail::append_query(target, "from", from);
+        detail::append_query(target, "to", to);
+        auto resp = co_await c_->call(detail::bare(http_method::get, std::move(target), true));
+        co_return protocol::decode_team_usage(resp.body);
+    }(c_, std::move(from), std::move(to));
 }
 
 WRENN_DECL asio::awaitable<exec_result> capsules_api::exec(std::string id, exec_request req) const {
-    req.background = false;
-    auto http = detail::json_post(detail::client_impl::capsule_path(id, "/exec"), boost::json::value_from(req));
-    // The answer only comes when the command ends: wait for the server's own
-    // limit plus a margin (30 s is the server default when none is sent).
-    auto server_limit = std::chrono::seconds(req.timeout_sec && *req.timeout_sec > 0 ? *req.timeout_sec : 30);
-    http.idle_timeout = std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle,
-                                                            server_limit + std::chrono::seconds(10));
-    auto resp = co_await c_->call(std::move(http));
-    co_return protocol::decode_exec_result(resp.body);
+    // a coroutine of its own holding the handle by value: the api object may be a temporary
+    return [](std::shared_ptr<detail::client_impl> c_, std::string id, exec_request req) -> asio::awaitable<exec_result> {
+        req.background = false;
+        auto http = detail::json_post(detail::client_impl::capsule_path(id, "/exec"), boost::json::value_from(req));
+        // The answer only comes when the command ends: wait for the server's own
+        // limit plus a margin (30 s is the server default when none is sent).
+        auto server_limit = std::chrono::seconds(req.timeout_sec && *req.timeout_sec > 0 ? *req.timeout_sec : 30);
+        http.idle_timeout = std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle,
+                                                                server_limit + std::chrono::seconds(10));
+        auto resp = co_await c_->call(std::move(http));
+        co_return protocol::decode_exec_result(resp.body);
+    }(c_, std::move(id), std::move(req));
 }
 
 WRENN_DECL asio::awaitable<command_handle> capsules_api::exec_background(std::string id, exec_request req) const {
-    req.background = true;
-    req.timeout_sec.reset();
-    auto resp = co_await c_->call(
-        detail::json_post(detail::client_impl::capsule_path(id, "/exec"), boost::json::value_from(req)));
-    auto h = protocol::decode_command_handle(resp.body);
-    if (h.capsule_id.empty()) h.capsule_id = std::string(id);
-    co_return h;
+    // a coroutine of its own holding the handle by value: the api object may be a temporary
+    return [](std::shared_ptr<detail::client_impl> c_, std::string id, exec_request req) -> asio::awaitable<command_handle> {
+        req.background = true;
+        req.timeout_sec.reset();
+        auto resp = co_await c_->call(
+            detail::json_post(detail::client_impl::capsule_path(id, "/exec"), boost::json::value_from(req)));
+        auto h = protocol::decode_command_handle(resp.body);
+        if (h.capsule_id.empty()) h.capsule_id = std::string(id);
+        co_return h;
+    }(c_, std::move(id), std::move(req));
 }
 
 // ---- snapshots ----
 WRENN_DECL asio::awaitable<snapshot_result> snapshots_api::create(std::string capsule_id, std::string name,
                                                                  bool overwrite) const {
-    boost::json::object body{{"sandbox_id", capsule_id}};
-    if (!name.empty()) body["name"] = name;
-    auto req = detail::json_post(overwrite ? "/v1/snapshots?overwrite=true" : "/v1/snapshots", body);
-    req.idle_timeout = std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle, std::chrono::seconds(60));
-    auto resp = co_await c_->call(std::move(req));
-    co_return protocol::decode_snapshot_created(resp.status, resp.body, name);
+    // a coroutine of its own holding the handle by value: the api object may be a temporary
+    return [](std::shared_ptr<detail::client_impl> c_, std::string capsule_id, std::string name, bool overwrite) -> asio::awaitable<snapshot_result> {
+        boost::json::object body{{"sandbox_id", capsule_id}};
+        if (!name.empty()) body["name"] = name;
+        auto req = detail::json_post(overwrite ? "/v1/snapshots?overwrite=true" : "/v1/snapshots", body);
+        req.idle_timeout = std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle, std::chrono::seconds(60));
+        auto resp = co_await c_->call(std::move(req));
+        co_return protocol::decode_snapshot_created(resp.status, resp.body, name);
+    }(c_, std::move(capsule_id), std::move(name), overwrite);
 }
 
 WRENN_DECL asio::awaitable<std::vector<template_info>> snapshots_api::list(std::string type) const {
-    std::string target = "/v1/snapshots";
-    detail::append_query(target, "type", type);
-    auto resp = co_await c_->call(detail::bare(http_method::get, std::move(target), true));
-    co_return protocol::decode_template_list(resp.body);
+    // a coroutine of its own holding the handle by value: the api object may be a temporary
+    return [](std::shared_ptr<detail::client_impl> c_, std::string type) -> asio::awaitable<std::vector<template_info>> {
+        std::string target = "/v1/snapshots";
+        detail::append_query(target, "type", type);
+        auto resp = co_await c_->call(detail::bare(http_method::get, std::move(target), true));
+        co_return protocol::decode_template_list(resp.body);
+    }(c_, std::move(type));
 }
 
 WRENN_DECL asio::awaitable<void> snapshots_api::remove(std::string name) const {
-    co_await c_->call(detail::bare(http_method::del, "/v1/snapshots/" + protocol::encode_component(name), true));
+    // a coroutine of its own holding the handle by value: the api object may be a temporary
+    return [](std::shared_ptr<detail::client_impl> c_, std::string name) -> asio::awaitable<void> {
+        co_await c_->call(detail::bare(http_method::del, "/v1/snapshots/" + protocol::encode_component(name), true));
+    }(c_, std::move(name));
 }
 
 } // namespace wrenn

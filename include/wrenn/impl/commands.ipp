@@ -11,7 +11,8 @@ WRENN_DECL boost::asio::awaitable<command_result> commands::run(std::string cmd,
     if (opts.timeout) req.timeout_sec = static_cast<int>(opts.timeout->count());
     if (!opts.envs.empty()) req.envs = std::move(opts.envs);
     if (!opts.cwd.empty()) req.cwd = std::move(opts.cwd);
-    co_return co_await capsules_api(c_).exec(id_, std::move(req));
+    // not a coroutine itself: the awaitable holds the client and id, not `this`
+    return capsules_api(c_).exec(id_, std::move(req));
 }
 
 } // namespace wrenn

@@ -52,8 +52,8 @@ public:
 
 private:
     wrenn::capsules_api api() const { return c_.async().capsules(); }
-    template <class A>
-    auto run(A op) const { return c_.runner().run(std::move(op)); }
+    template <class T>
+    T run(boost::asio::awaitable<T> op) const { return c_.runner().run(std::move(op)); }
     client c_;
 };
 

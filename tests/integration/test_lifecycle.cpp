@@ -1,0 +1,278 @@
+// Capsule lifecycle and foreground commands against a real wrenn-local,
+// over HTTP and over TLS.
+#include <catch2/catch.hpp>
+
+#include <wrenn/wrenn.hpp>
+#include <wrenn/protocol/answers.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "local_server.hpp"
+#include "run.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using wrenn::capsule;
+using wrenn::capsule_state;
+using wrenn_test::local_server;
+
+namespace {
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(asio::use_awaitable);
+}
+
+bool listed(const std::vector<wrenn::capsule_info>& all, const std::string& id) {
+    return std::any_of(all.begin(), all.end(), [&](auto& c) { return c.id == id; });
+}
+} // namespace
+
+TEST_CASE("create, run commands, destroy", "[lifecycle]") {
+    auto tls = GENERATE(false, true);
+    CAPTURE(tls);
+    local_server srv({.tls = tls});
+    wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
+        auto cap = co_await capsule::create(c, {.wait = true});
+        REQUIRE(cap.info());
+        CHECK(cap.info()->status == capsule_state::running);
+        CHECK(cap.id().rfind("cl-", 0) == 0);
+        CHECK(cap.id().size() == 28);
+        CHECK(cap.info()->template_name == "minimal-ubuntu");
+        CHECK(co_await cap.is_running());
+
+        auto hello = co_await cap.commands.run("echo hello");
+        CHECK(hello.stdout_text == "hello\n");
+        CHECK(hello.stderr_text.empty());
+        CHECK(hello.exit_code == 0);
+        CHECK(hello.duration_ms.has_value());
+
+        auto mixed = co_await cap.commands.run("echo out; echo err >&2; exit 3");
+        CHECK(mixed.stdout_text == "out\n");
+        CHECK(mixed.stderr_text == "err\n");
+        CHECK(mixed.exit_code == 3);
+
+        auto env = co_await cap.commands.run("echo \"$GREETING $OTHER\"", {.envs = {{"GREETING", "hi"}, {"OTHER", "there"}}});
+        CHECK(env.stdout_text == "hi there\n");
+
+        auto home = co_await cap.commands.run("pwd; echo $HOME");
+        CHECK(home.stdout_text == "/home/wrenn-user\n/home/wrenn-user\n");
+
+        auto mk = co_await cap.commands.run("mkdir -p /app/sub && echo data > /app/sub/f");
+        CHECK(mk.exit_code == 0);
+        auto cwd = co_await cap.commands.run("pwd; cat sub/f", {.cwd = "/app"});
+        CHECK(cwd.stdout_text == "/app\ndata\n");
+
+        // Output that is not UTF-8 comes back byte-exact.
+        auto raw = co_await cap.commands.run("printf '\\377\\376A'; printf '\\200' >&2");
+        CHECK(raw.stdout_text == std::string("\xff\xfe" "A"));
+        CHECK(raw.stderr_text == std::string("\x80"));
+
+        auto missing = co_await cap.commands.run("no-such-program-xyz");
+        CHECK(missing.exit_code == 127);
+
+        auto listed_before = co_await capsule::list(c);
+        CHECK(listed(listed_before, cap.id()));
+
+        co_await cap.destroy();
+        auto after = co_await cap.get_info();
+        CHECK(after.status == capsule_state::stopped);
+        CHECK_FALSE(listed(co_await capsule::list(c), cap.id()));
+        // destroy is idempotent
+        co_await capsule::destroy(c, cap.id());
+    });
+}
+
+TEST_CASE("capsules are isolated from each other and from the host", "[lifecycle]") {
+    local_server srv;
+    wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
+        auto a = co_await capsule::create(c, {.wait = true});
+        auto b = co_await capsule::create(c, {.wait = true});
+        CHECK((co_await a.commands.run("echo secret > /tmp/only-a && echo mine > ~/note")).exit_code == 0);
+        CHECK((co_await a.commands.run("cat /tmp/only-a ~/note")).stdout_text == "secret\nmine\n");
+        CHECK((co_await b.commands.run("test -e /tmp/only-a")).exit_code != 0);
+        CHECK((co_await b.commands.run("test -e ~/note")).exit_code != 0);
+        // host system directories are read-only inside
+        CHECK((co_await b.commands.run("touch /usr/wrenn-write-test")).exit_code != 0);
+        co_await a.destroy();
+        co_await b.destroy();
+    });
+}
+
+TEST_CASE("a foreground command past its timeout is killed", "[lifecycle]") {
+    local_server srv;
+    wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
+        auto cap = co_await capsule::create(c, {.wait = true});
+        bool timed_out = false;
+        try {
+            co_await cap.commands.run("sleep 2; touch /tmp/late", {.timeout = 1s});
+        } catch (const wrenn::agent_error& e) {
+            timed_out = true;
+            CHECK(std::string(e.what()).find("deadline") != std::string::npos);
+        }
+        CHECK(timed_out);
+        // Had it survived, it would touch the file 2 s after starting.
+        co_await sleep_for(2500ms);
+        CHECK((co_await cap.commands.run("test -e /tmp/late")).exit_code == 1);
+        co_await cap.destroy();
+    });
+}
+
+TEST_CASE("pause freezes the capsule's processes and resume continues them", "[lifecycle]") {
+    local_server srv;
+    wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
+        auto cap = co_await capsule::create(c, {.wait = true});
+        // A background ticker writing a timestamp (ms) every 50 ms.
+        wrenn::exec_request ticker = wrenn::protocol::shell_exec_request(
+            "while :; do date +%s%3N >> /tmp/ticks; sleep 0.05; done");
+        co_await c.capsules().exec_background(cap.id(), ticker);
+        // wait until it ticks
+        for (int i = 0; i < 100; ++i) {
+            if ((co_await cap.commands.run("test -s /tmp/ticks")).exit_code == 0) break;
+            co_await sleep_for(50ms);
+        }
+        auto paused = co_await cap.pause();
+        CHECK(paused.status == capsule_state::paused);
+        CHECK_FALSE(co_await cap.is_running());
+
+        bool refused = false;
+        try {
+            co_await cap.commands.run("true");
+        } catch (const wrenn::conflict_error& e) {
+            refused = e.code() == "invalid_state" && e.status() == 409;
+        }
+        CHECK(refused);
+
+        bool fails_fast = false;
+        try {
+            co_await cap.wait_ready({.timeout = 10s});
+        } catch (const wrenn::capsule_state_error&) {
+            fails_fast = true;
+        }
+        CHECK(fails_fast);
+
+        co_await sleep_for(1500ms);  // the window in which a frozen ticker must not tick
+        auto resumed = co_await cap.resume();
+        CHECK(resumed.status == capsule_state::running);
+        co_await cap.wait_ready();
+        co_await cap.ping();
+
+        // Find the largest gap between consecutive ticks: the pause.
+        auto ticks = (co_await cap.commands.run("cat /tmp/ticks")).stdout_text;
+        std::istringstream in(ticks);
+        long long prev = 0, t = 0, gap = 0;
+        while (in >> t) {
+            if (prev) gap = std::max(gap, t - prev);
+            prev = t;
+        }
+        CHECK(gap >= 1400);
+        co_await cap.destroy();
+    });
+}
+
+TEST_CASE("connect binds to an existing capsule and resumes it when paused", "[lifecycle]") {
+    local_server srv;
+    wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
+        auto cap = co_await capsule::create(c, {.wait = true});
+        co_await cap.pause();
+        auto again = co_await capsule::connect(c, cap.id());
+        CHECK(again.id() == cap.id());
+        CHECK(again.info()->status == capsule_state::running);
+        CHECK((co_await again.commands.run("echo back")).stdout_text == "back\n");
+        co_await capsule::destroy(c, cap.id());
+        bool stopped_fails = false;
+        try {
+            co_await again.wait_ready({.timeout = 5s});
+        } catch (const wrenn::capsule_state_error&) {
+            stopped_fails = true;
+        }
+        CHECK(stopped_fails);
+    });
+}
+
+TEST_CASE("metrics, ping, team stats and usage", "[lifecycle]") {
+    local_server srv;
+    wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
+        auto cap = co_await capsule::create(c, {.vcpus = 2, .memory_mb = 256, .timeout_sec = 0, .wait = true});
+        CHECK(cap.info()->vcpus == 2);
+        CHECK(cap.info()->memory_mb == 256);
+        co_await cap.ping();
+        auto m = co_await cap.metrics("5m");
+        CHECK(m.capsule_id == cap.id());
+        CHECK(m.range == "5m");
+        auto stats = co_await c.capsules().stats();
+        CHECK(stats.current.running_count >= 1);
+        auto usage = co_await c.capsules().usage();
+        CHECK_FALSE(usage.from.empty());
+        co_await cap.destroy();
+    });
+}
+
+TEST_CASE("snapshots keep a capsule's files as a template", "[lifecycle][snapshot]") {
+    auto answer = GENERATE(std::string("202"), std::string("201"));
+    CAPTURE(answer);
+    local_server srv({.extra_args = {"--snapshot-answer", answer}});
+    wrenn_test::run(srv.config(), [&](wrenn::client c) -> asio::awaitable<void> {
+        auto cap = co_await capsule::create(c, {.wait = true});
+        CHECK((co_await cap.commands.run("mkdir -p /app && echo kept > /app/data")).exit_code == 0);
+        auto snap = co_await cap.create_snapshot("snap-test");
+        CHECK(snap.name == "snap-test");
+        if (answer == "202") {
+            REQUIRE(snap.capsule);
+            CHECK(snap.capsule->status == capsule_state::snapshotting);
+        } else {
+            REQUIRE(snap.snapshot);
+            CHECK(snap.snapshot->name == "snap-test");
+            CHECK(snap.snapshot->type == "snapshot");
+        }
+        // The template appears once the copy is done.
+        bool present = false;
+        for (int i = 0; i < 200 && !present; ++i) {
+            auto all = co_await c.snapshots().list("snapshot");
+            present = std::any_of(all.begin(), all.end(), [](auto& t) { return t.name == "snap-test"; });
+            if (!present) co_await sleep_for(50ms);
+        }
+        REQUIRE(present);
+        auto bases = co_await c.snapshots().list("base");
+        CHECK(std::any_of(bases.begin(), bases.end(), [](auto& t) { return t.name == "minimal" && t.platform; }));
+
+        auto child = co_await capsule::create(c, {.template_name = "snap-test", .wait = true});
+        CHECK((co_await child.commands.run("cat /app/data")).stdout_text == "kept\n");
+        co_await child.destroy();
+        co_await cap.destroy();
+        co_await c.snapshots().remove("snap-test");
+        auto after = co_await c.snapshots().list();
+        CHECK_FALSE(std::any_of(after.begin(), after.end(), [](auto& t) { return t.name == "snap-test"; }));
+    });
+}
+
+TEST_CASE("with_capsule destroys the capsule also when the body throws", "[lifecycle]") {
+    local_server srv;
+    wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
+        std::string id;
+        bool thrown = false;
+        try {
+            co_await wrenn::with_capsule(c, {.wait = true}, [&](capsule& cap) -> asio::awaitable<void> {
+                id = cap.id();
+                co_await cap.commands.run("true");
+                throw std::runtime_error("boom");
+            });
+        } catch (const std::runtime_error& e) {
+            thrown = std::string(e.what()) == "boom";
+        }
+        CHECK(thrown);
+        REQUIRE_FALSE(id.empty());
+        CHECK((co_await c.capsules().get(id)).status == capsule_state::stopped);
+
+        auto value = co_await wrenn::with_capsule(c, {}, [&](capsule& cap) -> asio::awaitable<std::string> {
+            id = cap.id();
+            co_return (co_await cap.commands.run("echo 42")).stdout_text;
+        });
+        CHECK(value == "42\n");
+        CHECK((co_await c.capsules().get(id)).status == capsule_state::stopped);
+    });
+}

@@ -1,0 +1,143 @@
+#include "local_server.hpp"
+
+#include <wrenn/error.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#ifndef WRENN_LOCAL_PATH
+#error "WRENN_LOCAL_PATH must name the wrenn-local binary"
+#endif
+
+namespace wrenn_test {
+
+namespace fs = std::filesystem;
+
+namespace {
+void sh(const std::string& cmd) {
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("test setup command failed: " + cmd);
+}
+} // namespace
+
+const test_pki& test_pki::get() {
+    static const test_pki pki = [] {
+        test_pki p;
+        char tmpl[] = "/tmp/wrenn-pki-XXXXXX";
+        p.dir = ::mkdtemp(tmpl);
+        auto f = [&](const char* n) { return p.dir + "/" + n; };
+        p.ca_cert = f("ca.pem");
+        p.server_cert = f("server.pem");
+        p.server_key = f("server.key");
+        p.wrong_host_cert = f("wrong.pem");
+        p.wrong_host_key = f("wrong.key");
+        std::string q = " >/dev/null 2>&1";
+        sh("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=wrenn-test-ca -keyout " + f("ca.key") +
+           " -out " + p.ca_cert + q);
+        auto leaf = [&](const std::string& key, const std::string& cert, const std::string& cn, const std::string& san) {
+            std::string ext = p.dir + "/" + cn + ".ext";
+            sh("printf 'subjectAltName=" + san + "\\nbasicConstraints=CA:FALSE\\n' > " + ext);
+            sh("openssl req -newkey rsa:2048 -nodes -subj /CN=" + cn + " -keyout " + key + " -out " + cert + ".csr" + q);
+            sh("openssl x509 -req -in " + cert + ".csr -CA " + p.ca_cert + " -CAkey " + f("ca.key") +
+               " -CAcreateserial -days 2 -extfile " + ext + " -out " + cert + q);
+        };
+        leaf(p.server_key, p.server_cert, "localhost", "IP:127.0.0.1,DNS:localhost,DNS:*.localhost");
+        leaf(p.wrong_host_key, p.wrong_host_cert, "wrong.example", "DNS:wrong.example");
+        return p;
+    }();
+    return pki;
+}
+
+local_server::local_server(server_options opts) : tls_(opts.tls) {
+    std::vector<std::string> args{WRENN_LOCAL_PATH, "--listen", "127.0.0.1:0"};
+    if (opts.tls) {
+        auto& pki = test_pki::get();
+        args.insert(args.end(), {"--tls-cert", opts.wrong_host_cert ? pki.wrong_host_cert : pki.server_cert,
+                                 "--tls-key", opts.wrong_host_cert ? pki.wrong_host_key : pki.server_key});
+    }
+    args.insert(args.end(), opts.extra_args.begin(), opts.extra_args.end());
+
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+        ::dup2(out[1], 1);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+    ::close(out[1]);
+
+    // Wait (10 s at most) for the two WRENN_* lines the server prints when it listens.
+    std::string text;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    auto lines = [&] { return std::count(text.begin(), text.end(), '\n'); };
+    while (lines() < 2) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        pollfd p{out[0], POLLIN, 0};
+        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+        char buf[512];
+        auto n = ::read(out[0], buf, sizeof buf);
+        if (n <= 0) break;
+        text.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(out[0]);
+    auto value = [&](const std::string& key) {
+        auto at = text.find(key + "=");
+        if (at == std::string::npos) return std::string{};
+        auto end = text.find('\n', at);
+        return text.substr(at + key.size() + 1, end - at - key.size() - 1);
+    };
+    base_url_ = value("WRENN_BASE_URL");
+    api_key_ = value("WRENN_API_KEY");
+    if (base_url_.empty() || api_key_.empty()) {
+        kill_now();
+        throw std::runtime_error("wrenn-local did not announce itself within 10 s; it printed: " + text);
+    }
+}
+
+local_server::~local_server() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    // Give it 5 s to clean up its capsules (wait on its exit via a pidfd), then insist.
+    int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+    if (fd >= 0) {
+        pollfd p{fd, POLLIN, 0};
+        ::poll(&p, 1, 5000);
+        ::close(fd);
+    }
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+}
+
+void local_server::kill_now() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+}
+
+wrenn::config local_server::config() const {
+    wrenn::config c;
+    c.api_key = api_key_;
+    c.base_url = base_url_;
+    if (tls_) c.ca_file = test_pki::get().ca_cert;
+    return c;
+}
+
+} // namespace wrenn_test

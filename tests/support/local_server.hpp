@@ -1,0 +1,48 @@
+// Test support: a real wrenn-local process on an ephemeral loopback port
+// (HTTP or TLS), and a throw-away PKI made with the openssl CLI.
+#pragma once
+
+#include <wrenn/config.hpp>
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace wrenn_test {
+
+// A CA, a server certificate for 127.0.0.1/localhost/*.localhost signed by
+// it, and one for a different host name. Made once per test process.
+struct test_pki {
+    std::string dir, ca_cert, server_cert, server_key, wrong_host_cert, wrong_host_key;
+    static const test_pki& get();
+};
+
+struct server_options {
+    bool tls = false;
+    bool wrong_host_cert = false;          // TLS with a certificate for another name
+    std::vector<std::string> extra_args;   // e.g. {"--snapshot-answer", "201"}
+};
+
+class local_server {
+public:
+    explicit local_server(server_options opts = {});
+    ~local_server();
+    local_server(const local_server&) = delete;
+    local_server& operator=(const local_server&) = delete;
+
+    const std::string& base_url() const { return base_url_; }
+    const std::string& api_key() const { return api_key_; }
+    pid_t pid() const { return pid_; }
+    // A config that reaches this server (with the test CA when TLS).
+    wrenn::config config() const;
+    // SIGKILL, for tests that need the server gone.
+    void kill_now();
+
+private:
+    pid_t pid_ = -1;
+    bool tls_ = false;
+    std::string base_url_, api_key_;
+};
+
+} // namespace wrenn_test

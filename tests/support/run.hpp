@@ -1,0 +1,19 @@
+// Runs one coroutine of a test to completion on a fresh io_context, with a
+// client made from `cfg`. Failures inside propagate as exceptions.
+#pragma once
+
+#include <wrenn/client.hpp>
+#include <wrenn/sync/runner.hpp>
+
+#include <utility>
+
+namespace wrenn_test {
+
+template <class F>
+auto run(const wrenn::config& cfg, F&& body) {
+    wrenn::sync::runner r;
+    wrenn::client c(r.get_executor(), cfg);
+    return r.run(std::forward<F>(body)(c));
+}
+
+} // namespace wrenn_test
