@@ -8,6 +8,7 @@
 
 #include <array>
 #include <chrono>
+#include <deque>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -81,6 +82,7 @@ struct spawn_spec {
     fs::path root;                      // capsule root on the host
     std::string cgroup_procs;           // freezer cgroup.procs to join, or empty
     bool capture = true;                // stdout/stderr pipes, else /dev/null
+    pid_t ns_pid = -1;                  // bwrap mode: a process inside the capsule's namespaces
 };
 
 struct spawned {
@@ -91,6 +93,7 @@ struct spawned {
 struct sandbox_config {
     bool bwrap = false;
     std::string bwrap_path;
+    std::string nsenter_path;            // with setpriv: one namespace set per capsule
     std::vector<std::string> usr_links;  // "usr/bin:/bin" etc. present on host
     std::string freezer_root;            // our freezer parent cgroup, or empty
 };
@@ -101,6 +104,9 @@ void detect_sandbox();
 // is not an existing directory.
 std::optional<std::string> resolve_cwd(const fs::path& root, std::string_view cwd);
 spawned spawn_process(const spawn_spec& spec);  // throws std::system_error
+// bwrap mode: starts the capsule's long-lived namespace holder (`bwrap ...
+// sleep infinity`); returns it and sets ns_pid to the pid-namespace init.
+spawned spawn_capsule_init(const fs::path& root, const std::string& cgroup_procs, pid_t& ns_pid);
 // Waits (without blocking the thread) for the child to exit and reaps it.
 asio::awaitable<int> wait_child(pid_t pid, int pidfd);
 // Runs a host helper (cp, rm) and returns its exit status (-1 on spawn failure).
@@ -140,6 +146,7 @@ struct capsule {
     std::optional<sys_clock::time_point> started_at, last_active_at;
     fs::path dir, root;
     bool has_cgroup = false;
+    pid_t init_pid = -1, ns_pid = -1;        // bwrap mode: namespace holder
     std::map<pid_t, proc_entry> procs;
     std::vector<metric_sample> samples;     // every 2 s, trimmed to 24 h
     std::vector<metric_sample> paused_samples;
@@ -171,7 +178,7 @@ struct app_state {
     std::map<std::string, std::shared_ptr<template_entry>> templates;
     std::map<std::string, std::pair<double, double>> usage;  // date -> cpu min, ram MB min
     int peak_running = 0, peak_vcpus = 0, peak_memory = 0;
-    std::vector<std::pair<std::int64_t, std::array<int, 3>>> stats_history;
+    std::deque<std::pair<std::int64_t, std::array<int, 3>>> stats_history;  // every 30 s
 
     explicit app_state(asio::io_context& ctx) : io(ctx) {}
 };
@@ -185,6 +192,8 @@ std::shared_ptr<capsule> find_capsule(app_state& app, std::string_view id);
 asio::awaitable<void> freeze(capsule& c);
 void thaw(capsule& c);
 asio::awaitable<void> kill_all(capsule& c);
+// bwrap mode: (re)starts the namespace holder when it is not alive.
+void ensure_init(app_state& app, const std::shared_ptr<capsule>& c);
 asio::awaitable<void> destroy_capsule(app_state& app, std::shared_ptr<capsule> c);
 void kill_everything(app_state& app);     // at exit, synchronous
 void start_reaper(app_state& app);

@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -80,7 +81,7 @@ int errno_pipe_read(int fd) {
 // fork + exec; child-side code uses only async-signal-safe calls.
 spawned do_spawn(const std::string& exe, const std::vector<std::string>& argv,
                  const std::vector<std::string>& env, const std::string& chdir_to,
-                 const std::string& cgroup_procs, bool capture, bool inherit_stderr) {
+                 const std::string& cgroup_procs, bool capture, bool inherit_stderr, int info_fd = -1) {
     std::vector<char*> cargv, cenv;
     for (auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
     cargv.push_back(nullptr);
@@ -135,6 +136,7 @@ spawned do_spawn(const std::string& exe, const std::vector<std::string>& argv,
             if (!inherit_stderr) ::dup2(devnull, 2);
         }
         ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
+        if (info_fd >= 0) ::dup2(info_fd, 3);  // inherited as fd 3
         if (!chdir_to.empty() && ::chdir(chdir_to.c_str()) != 0) {
             int e = errno;
             (void)!::write(failp[1], &e, sizeof e);
@@ -192,6 +194,13 @@ void detect_sandbox() {
         sandbox.bwrap = std::system(cmd.c_str()) == 0;
         if (!sandbox.bwrap) log("bwrap at %s does not work here", sandbox.bwrap_path.c_str());
     }
+    if (sandbox.bwrap) {
+        sandbox.nsenter_path = find_on_path("nsenter");
+        if (sandbox.nsenter_path.empty() || ::access("/usr/bin/setpriv", X_OK) != 0) {
+            sandbox.nsenter_path.clear();
+            log("nsenter/setpriv missing: one pid namespace per command instead of per capsule");
+        }
+    }
     for (const char* l : {"bin", "sbin", "lib", "lib64", "lib32"}) {
         std::error_code ec;
         if (fs::is_directory(fs::path("/usr") / l, ec)) sandbox.usr_links.push_back(l);
@@ -219,15 +228,77 @@ std::optional<std::string> resolve_cwd(const fs::path& root, std::string_view cw
     return norm;
 }
 
+spawned spawn_capsule_init(const fs::path& root, const std::string& cgroup_procs, pid_t& ns_pid) {
+    for (auto& l : sandbox.usr_links) {
+        std::error_code ec;
+        if (!fs::is_symlink(root / l, ec)) fs::create_directory_symlink("usr/" + l, root / l, ec);
+    }
+    int info[2];
+    if (::pipe2(info, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+    std::vector<std::string> a{sandbox.bwrap_path, "--die-with-parent", "--unshare-pid", "--unshare-ipc",
+                               "--unshare-uts", "--hostname", "capsule", "--bind", root.string(), "/",
+                               "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc", "--proc", "/proc",
+                               "--dev", "/dev", "--chdir", std::string(home_dir), "--info-fd", "3", "--",
+                               "/bin/sleep", "infinity"};
+    spawned s;
+    try {
+        s = do_spawn(sandbox.bwrap_path, a, {"PATH=/usr/bin:/bin"}, {}, cgroup_procs, false, true, info[1]);
+    } catch (...) {
+        ::close(info[0]);
+        ::close(info[1]);
+        throw;
+    }
+    ::close(info[1]);
+    // bwrap writes {"child-pid": N, ...} once the namespaces exist.
+    std::string text;
+    char buf[512];
+    for (int i = 0; i < 100 && text.find('}') == std::string::npos; ++i) {
+        pollfd pfd{info[0], POLLIN, 0};
+        if (::poll(&pfd, 1, 50) <= 0) continue;
+        auto n = ::read(info[0], buf, sizeof buf);
+        if (n <= 0) break;
+        text.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(info[0]);
+    ns_pid = -1;
+    if (auto k = text.find("\"child-pid\""); k != std::string::npos) {
+        auto c = text.find(':', k);
+        if (c != std::string::npos) ns_pid = static_cast<pid_t>(std::atol(text.c_str() + c + 1));
+    }
+    if (ns_pid <= 0) {
+        ::kill(s.pid, SIGKILL);
+        ::waitpid(s.pid, nullptr, 0);
+        if (s.pidfd >= 0) ::close(s.pidfd);
+        throw std::system_error(ESRCH, std::generic_category(), "bwrap did not start");
+    }
+    return s;
+}
+
 spawned spawn_process(const spawn_spec& spec) {
+    if (sandbox.bwrap && spec.ns_pid > 0 && !sandbox.nsenter_path.empty()) {
+        // Join the capsule's namespaces (one pid namespace per capsule, so
+        // orphans survive their parent like in a VM); no capabilities.
+        std::vector<std::string> a{sandbox.nsenter_path, "-t", std::to_string(spec.ns_pid), "-p", "-m", "-u", "-i",
+                                   "-r", "--wd=" + spec.root.string(), "--",
+                                   "/usr/bin/setpriv", "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs",
+                                   "--", "/bin/sh", "-c", "cd \"$1\" || exit 1; shift; exec \"$@\"", "--",
+                                   spec.cwd};
+        a.insert(a.end(), spec.argv.begin(), spec.argv.end());
+        return do_spawn(sandbox.nsenter_path, a, spec.env, {}, spec.cgroup_procs, spec.capture, false);
+    }
     if (sandbox.bwrap) {
         std::vector<std::string> a{sandbox.bwrap_path, "--die-with-parent", "--unshare-pid", "--unshare-ipc",
                                    "--unshare-uts", "--hostname", "capsule", "--bind", spec.root.string(), "/",
                                    "--ro-bind", "/usr", "/usr"};
+        // /bin -> usr/bin etc. live in the capsule root itself (bwrap's
+        // --symlink fails once the link exists in a persistent root).
         for (auto& l : sandbox.usr_links) {
-            a.insert(a.end(), {"--symlink", "usr/" + l, "/" + l});
+            std::error_code ec;
+            if (!fs::is_symlink(spec.root / l, ec)) fs::create_directory_symlink("usr/" + l, spec.root / l, ec);
         }
         a.insert(a.end(), {"--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev", "--chdir", spec.cwd, "--"});
+        // Like envd: through a shell, so a missing binary is exit 127 + message.
+        a.insert(a.end(), {"/bin/sh", "-c", "exec \"$@\"", "--"});
         a.insert(a.end(), spec.argv.begin(), spec.argv.end());
         return do_spawn(sandbox.bwrap_path, a, spec.env, {}, spec.cgroup_procs, spec.capture, false);
     }
@@ -235,7 +306,9 @@ spawned spawn_process(const spawn_spec& spec) {
     std::string host_home = (spec.root / "home/wrenn-user").string();
     for (auto& e : env)
         if (e.rfind("HOME=", 0) == 0 && e == "HOME=" + std::string(home_dir)) e = "HOME=" + host_home;
-    return do_spawn(search_exe(spec.argv[0], env), spec.argv, env, host_path(spec.root, spec.cwd).string(),
+    std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$@\"", "--"};
+    argv.insert(argv.end(), spec.argv.begin(), spec.argv.end());
+    return do_spawn("/bin/sh", argv, env, host_path(spec.root, spec.cwd).string(),
                     spec.cgroup_procs, spec.capture, false);
 }
 
@@ -309,7 +382,10 @@ std::string proc_comm(pid_t pid) {
 void signal_tree(pid_t root, int sig, bool skip_bwrap) {
     bool sent = false;
     for (pid_t p : process_tree({root})) {
-        if (skip_bwrap && proc_comm(p) == "bwrap") continue;
+        if (skip_bwrap) {
+            auto comm = proc_comm(p);
+            if (comm == "bwrap" || comm == "nsenter") continue;
+        }
         ::kill(p, sig);
         sent = true;
     }

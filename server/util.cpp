@@ -4,6 +4,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
@@ -27,7 +28,23 @@ void log(const char* fmt, ...) {
     std::fputc('\n', stderr);
 }
 
-std::string json_text(const json::value& v) {
+namespace {
+// Go prints integral floats without an exponent (0, 12); Boost.JSON writes 0E0.
+void integralise(json::value& v) {
+    if (v.is_double()) {
+        double d = v.get_double();
+        if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15) v = static_cast<std::int64_t>(d);
+    } else if (v.is_array()) {
+        for (auto& e : v.get_array()) integralise(e);
+    } else if (v.is_object()) {
+        for (auto& kv : v.get_object()) integralise(kv.value());
+    }
+}
+} // namespace
+
+std::string json_text(const json::value& in) {
+    json::value v = in;
+    integralise(v);
     std::string raw = json::serialize(v);
     std::string out;
     out.reserve(raw.size() + 1);

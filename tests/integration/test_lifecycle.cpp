@@ -43,7 +43,10 @@ TEST_CASE("create, run commands, destroy", "[lifecycle]") {
         CHECK(cap.id().rfind("cl-", 0) == 0);
         CHECK(cap.id().size() == 28);
         CHECK(cap.info()->template_name == "minimal-ubuntu");
-        CHECK(co_await cap.is_running());
+        {
+            auto v0 = co_await cap.is_running();
+            CHECK(v0);
+        }
 
         auto hello = co_await cap.commands.run("echo hello");
         CHECK(hello.stdout_text == "hello\n");
@@ -56,7 +59,9 @@ TEST_CASE("create, run commands, destroy", "[lifecycle]") {
         CHECK(mixed.stderr_text == "err\n");
         CHECK(mixed.exit_code == 3);
 
-        auto env = co_await cap.commands.run("echo \"$GREETING $OTHER\"", {.envs = {{"GREETING", "hi"}, {"OTHER", "there"}}});
+        // (options built before the co_await: g++ 12 cannot keep an initializer_list across it)
+        wrenn::run_options with_env{.envs = {{"GREETING", "hi"}, {"OTHER", "there"}}};
+        auto env = co_await cap.commands.run("echo \"$GREETING $OTHER\"", with_env);
         CHECK(env.stdout_text == "hi there\n");
 
         auto home = co_await cap.commands.run("pwd; echo $HOME");
@@ -81,7 +86,10 @@ TEST_CASE("create, run commands, destroy", "[lifecycle]") {
         co_await cap.destroy();
         auto after = co_await cap.get_info();
         CHECK(after.status == capsule_state::stopped);
-        CHECK_FALSE(listed(co_await capsule::list(c), cap.id()));
+        {
+            auto v1 = co_await capsule::list(c);
+            CHECK_FALSE(listed(v1, cap.id()));
+        }
         // destroy is idempotent
         co_await capsule::destroy(c, cap.id());
     });
@@ -92,12 +100,27 @@ TEST_CASE("capsules are isolated from each other and from the host", "[lifecycle
     wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
         auto a = co_await capsule::create(c, {.wait = true});
         auto b = co_await capsule::create(c, {.wait = true});
-        CHECK((co_await a.commands.run("echo secret > /tmp/only-a && echo mine > ~/note")).exit_code == 0);
-        CHECK((co_await a.commands.run("cat /tmp/only-a ~/note")).stdout_text == "secret\nmine\n");
-        CHECK((co_await b.commands.run("test -e /tmp/only-a")).exit_code != 0);
-        CHECK((co_await b.commands.run("test -e ~/note")).exit_code != 0);
+        {
+            auto v2 = co_await a.commands.run("echo secret > /tmp/only-a && echo mine > ~/note");
+            CHECK(v2.exit_code == 0);
+        }
+        {
+            auto v3 = co_await a.commands.run("cat /tmp/only-a ~/note");
+            CHECK(v3.stdout_text == "secret\nmine\n");
+        }
+        {
+            auto v4 = co_await b.commands.run("test -e /tmp/only-a");
+            CHECK(v4.exit_code != 0);
+        }
+        {
+            auto v5 = co_await b.commands.run("test -e ~/note");
+            CHECK(v5.exit_code != 0);
+        }
         // host system directories are read-only inside
-        CHECK((co_await b.commands.run("touch /usr/wrenn-write-test")).exit_code != 0);
+        {
+            auto v6 = co_await b.commands.run("touch /usr/wrenn-write-test");
+            CHECK(v6.exit_code != 0);
+        }
         co_await a.destroy();
         co_await b.destroy();
     });
@@ -117,7 +140,10 @@ TEST_CASE("a foreground command past its timeout is killed", "[lifecycle]") {
         CHECK(timed_out);
         // Had it survived, it would touch the file 2 s after starting.
         co_await sleep_for(2500ms);
-        CHECK((co_await cap.commands.run("test -e /tmp/late")).exit_code == 1);
+        {
+            auto v7 = co_await cap.commands.run("test -e /tmp/late");
+            CHECK(v7.exit_code == 1);
+        }
         co_await cap.destroy();
     });
 }
@@ -137,7 +163,10 @@ TEST_CASE("pause freezes the capsule's processes and resume continues them", "[l
         }
         auto paused = co_await cap.pause();
         CHECK(paused.status == capsule_state::paused);
-        CHECK_FALSE(co_await cap.is_running());
+        {
+            auto v8 = co_await cap.is_running();
+            CHECK_FALSE(v8);
+        }
 
         bool refused = false;
         try {
@@ -182,7 +211,10 @@ TEST_CASE("connect binds to an existing capsule and resumes it when paused", "[l
         auto again = co_await capsule::connect(c, cap.id());
         CHECK(again.id() == cap.id());
         CHECK(again.info()->status == capsule_state::running);
-        CHECK((co_await again.commands.run("echo back")).stdout_text == "back\n");
+        {
+            auto v9 = co_await again.commands.run("echo back");
+            CHECK(v9.stdout_text == "back\n");
+        }
         co_await capsule::destroy(c, cap.id());
         bool stopped_fails = false;
         try {
@@ -218,7 +250,10 @@ TEST_CASE("snapshots keep a capsule's files as a template", "[lifecycle][snapsho
     local_server srv({.extra_args = {"--snapshot-answer", answer}});
     wrenn_test::run(srv.config(), [&](wrenn::client c) -> asio::awaitable<void> {
         auto cap = co_await capsule::create(c, {.wait = true});
-        CHECK((co_await cap.commands.run("mkdir -p /app && echo kept > /app/data")).exit_code == 0);
+        {
+            auto v10 = co_await cap.commands.run("mkdir -p /app && echo kept > /app/data");
+            CHECK(v10.exit_code == 0);
+        }
         auto snap = co_await cap.create_snapshot("snap-test");
         CHECK(snap.name == "snap-test");
         if (answer == "202") {
@@ -241,7 +276,10 @@ TEST_CASE("snapshots keep a capsule's files as a template", "[lifecycle][snapsho
         CHECK(std::any_of(bases.begin(), bases.end(), [](auto& t) { return t.name == "minimal" && t.platform; }));
 
         auto child = co_await capsule::create(c, {.template_name = "snap-test", .wait = true});
-        CHECK((co_await child.commands.run("cat /app/data")).stdout_text == "kept\n");
+        {
+            auto v11 = co_await child.commands.run("cat /app/data");
+            CHECK(v11.stdout_text == "kept\n");
+        }
         co_await child.destroy();
         co_await cap.destroy();
         co_await c.snapshots().remove("snap-test");
@@ -266,13 +304,19 @@ TEST_CASE("with_capsule destroys the capsule also when the body throws", "[lifec
         }
         CHECK(thrown);
         REQUIRE_FALSE(id.empty());
-        CHECK((co_await c.capsules().get(id)).status == capsule_state::stopped);
+        {
+            auto v12 = co_await c.capsules().get(id);
+            CHECK(v12.status == capsule_state::stopped);
+        }
 
         auto value = co_await wrenn::with_capsule(c, {}, [&](capsule& cap) -> asio::awaitable<std::string> {
             id = cap.id();
             co_return (co_await cap.commands.run("echo 42")).stdout_text;
         });
         CHECK(value == "42\n");
-        CHECK((co_await c.capsules().get(id)).status == capsule_state::stopped);
+        {
+            auto v13 = co_await c.capsules().get(id);
+            CHECK(v13.status == capsule_state::stopped);
+        }
     });
 }

@@ -21,7 +21,7 @@ struct test_pki {
 struct server_options {
     bool tls = false;
     bool wrong_host_cert = false;          // TLS with a certificate for another name
-    std::vector<std::string> extra_args;   // e.g. {"--snapshot-answer", "201"}
+    std::vector<std::string> extra_args{};   // e.g. {"--snapshot-answer", "201"}
 };
 
 class local_server {

@@ -1,0 +1,156 @@
+// wrenn-local: a local capsule server speaking the Wrenn wire protocol.
+#include "common.hpp"
+
+#include <boost/asio/signal_set.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include <unistd.h>
+
+namespace {
+
+const char* usage_text =
+    "usage: wrenn-local [options]\n"
+    "\n"
+    "A local Wrenn capsule server: real processes in bubblewrap sandboxes.\n"
+    "\n"
+    "  --listen HOST:PORT       address to listen on (default 127.0.0.1:0 = ephemeral port)\n"
+    "  --api-key KEY            API key clients must send as X-API-Key\n"
+    "                           (default: a fresh wrn_<32 hex> key)\n"
+    "  --tls-cert FILE          serve HTTPS with this certificate chain (PEM)\n"
+    "  --tls-key FILE           ... and this private key (PEM)\n"
+    "  --state-dir DIR          where capsules and snapshots live\n"
+    "                           (default: a temporary directory removed at exit)\n"
+    "  --prefix PATH            path prefix of the API (default /api)\n"
+    "  --snapshot-answer 202|201\n"
+    "                           202 (v0.2.0, default): answer the capsule `snapshotting`;\n"
+    "                           201 (older servers): answer the template, capsule stays paused\n"
+    "  --help                   this text\n"
+    "\n"
+    "On start it prints WRENN_BASE_URL=... and WRENN_API_KEY=... on stdout.\n";
+
+[[noreturn]] void die(const std::string& msg) {
+    std::fprintf(stderr, "wrenn-local: %s\n", msg.c_str());
+    std::exit(2);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    using namespace wl;
+    std::string listen = "127.0.0.1:0", api_key, cert, key, state_dir, prefix = "/api";
+    int snapshot_status = 202;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i], val;
+        bool has_inline = false;
+        if (auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
+            val = a.substr(eq + 1);
+            a = a.substr(0, eq);
+            has_inline = true;
+        }
+        auto value = [&]() -> std::string {
+            if (has_inline) return val;
+            if (i + 1 >= argc) die("option " + a + " needs a value");
+            return argv[++i];
+        };
+        if (a == "--help" || a == "-h") {
+            std::fputs(usage_text, stdout);
+            return 0;
+        } else if (a == "--listen") listen = value();
+        else if (a == "--api-key") api_key = value();
+        else if (a == "--tls-cert") cert = value();
+        else if (a == "--tls-key") key = value();
+        else if (a == "--state-dir") state_dir = value();
+        else if (a == "--prefix") prefix = value();
+        else if (a == "--snapshot-answer") {
+            auto v = value();
+            if (v == "202") snapshot_status = 202;
+            else if (v == "201") snapshot_status = 201;
+            else die("--snapshot-answer must be 202 or 201");
+        } else die("unknown option " + a + " (see --help)");
+    }
+    if (cert.empty() != key.empty()) die("--tls-cert and --tls-key go together");
+
+    // HOST:PORT, [V6]:PORT
+    std::string host;
+    unsigned long port = 0;
+    {
+        auto colon = listen.rfind(':');
+        if (colon == std::string::npos) die("--listen wants HOST:PORT");
+        host = listen.substr(0, colon);
+        auto p = listen.substr(colon + 1);
+        if (p.empty() || p.find_first_not_of("0123456789") != std::string::npos || p.size() > 5 ||
+            (port = std::stoul(p)) > 65535)
+            die("bad port in --listen");
+        if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+        if (host.empty() || host == "localhost") host = "127.0.0.1";
+    }
+    while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+    if (!prefix.empty() && prefix.front() != '/') prefix = "/" + prefix;
+
+    std::signal(SIGPIPE, SIG_IGN);
+    asio::io_context io(1);
+    app_state app(io);
+    app.prefix = prefix;
+    app.snapshot_status = snapshot_status;
+    app.api_key = api_key.empty() ? "wrn_" + random_hex(16) : api_key;
+
+    bool temp_state = state_dir.empty();
+    if (temp_state) {
+        char tmpl[] = "/tmp/wrenn-local-XXXXXX";
+        if (!::mkdtemp(tmpl)) die("cannot create a temporary state directory");
+        state_dir = tmpl;
+    }
+    app.state_dir = fs::absolute(state_dir);
+    std::error_code ec;
+    fs::create_directories(app.state_dir / "capsules", ec);
+    fs::create_directories(app.state_dir / "templates", ec);
+    if (ec) die("cannot create state directory " + app.state_dir.string() + ": " + ec.message());
+
+    detect_sandbox();
+    if (!sandbox.bwrap) {
+        std::fprintf(stderr,
+                     "\n"
+                     "************************************************************************\n"
+                     "* WARNING: bubblewrap (bwrap) is not available: capsules are NOT       *\n"
+                     "* isolated. Commands run directly on this machine, as this user, in    *\n"
+                     "* the capsule's directory. Install bubblewrap for real sandboxes.      *\n"
+                     "************************************************************************\n\n");
+    }
+    log("state dir %s%s; sandbox: %s; freezer: %s", app.state_dir.c_str(), temp_state ? " (temporary)" : "",
+        sandbox.bwrap ? "bubblewrap" : "NONE (unisolated)",
+        sandbox.freezer_root.empty() ? "SIGSTOP fallback" : sandbox.freezer_root.c_str());
+    load_templates(app);
+
+    unsigned short bound = 0;
+    try {
+        bound = start_http(app, host, static_cast<unsigned short>(port),
+                           cert.empty() ? std::nullopt : std::optional<tls_files>(tls_files{cert, key}));
+    } catch (const std::exception& e) {
+        kill_everything(app);
+        if (temp_state) fs::remove_all(app.state_dir, ec);
+        die(std::string("cannot listen on ") + listen + ": " + e.what());
+    }
+    start_reaper(app);
+
+    std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    std::printf("WRENN_BASE_URL=%s://%s:%u%s\nWRENN_API_KEY=%s\n", cert.empty() ? "http" : "https",
+                shown_host.c_str(), static_cast<unsigned>(bound), prefix.c_str(), app.api_key.c_str());
+    std::fflush(stdout);
+    log("listening on %s:%u", shown_host.c_str(), static_cast<unsigned>(bound));
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& sec, int sig) {
+        if (sec) return;
+        log("signal %d: stopping every capsule", sig);
+        io.stop();
+    });
+    io.run();
+    kill_everything(app);
+    if (temp_state) fs::remove_all(app.state_dir, ec);
+    log("bye");
+    return 0;
+}

@@ -1,0 +1,737 @@
+// wrenn-local: the REST routes (WIRE.md §1.3, §3, §4, §5, §6).
+#include "common.hpp"
+
+#include <wrenn/models.hpp>
+#include <wrenn/protocol/base64.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/value_from.hpp>
+#include <boost/json/value_to.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <fstream>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace wl {
+
+namespace {
+
+using namespace std::chrono_literals;
+using asio::use_awaitable;
+
+constexpr std::size_t output_limit = 64 * 1024 * 1024;
+const std::string name_rule = "name must match ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$";
+
+answer bad_json() { return error_answer(400, "invalid_request", "invalid JSON body"); }
+answer bad_id() { return error_answer(400, "invalid_request", "invalid sandbox ID"); }
+answer route_not_found() { return error_answer(404, "not_found", "route not found"); }
+answer method_not_allowed(std::string allow) {
+    auto a = error_answer(405, "method_not_allowed", "method not allowed");
+    a.headers.emplace_back("Allow", std::move(allow));
+    return a;
+}
+answer not_running(const capsule& c) {
+    return error_answer(409, "invalid_state", "sandbox is not running (status: " + c.status + ")");
+}
+
+bool equal_const_time(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    unsigned char d = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) d |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return d == 0;
+}
+
+std::map<std::string, std::string> parse_query(std::string_view q) {
+    std::map<std::string, std::string> out;
+    while (!q.empty()) {
+        auto amp = q.find('&');
+        auto part = q.substr(0, amp);
+        q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+        if (part.empty()) continue;
+        auto eq = part.find('=');
+        auto k = percent_decode(part.substr(0, eq));
+        auto v = eq == std::string_view::npos ? std::string{} : percent_decode(part.substr(eq + 1));
+        out.emplace(std::move(k), std::move(v));  // first value wins
+    }
+    return out;
+}
+
+std::string get(const std::map<std::string, std::string>& m, const std::string& k) {
+    auto it = m.find(k);
+    return it == m.end() ? std::string{} : it->second;
+}
+
+// ---------------------------------------------------------------- exec
+struct fg_result {
+    int status = 0;
+    bool timed_out = false;
+    std::string out, err;
+};
+
+asio::awaitable<void> read_all(asio::posix::stream_descriptor& sd, std::string& out) {
+    std::array<char, 65536> buf;
+    for (;;) {
+        auto [ec, n] = co_await sd.async_read_some(asio::buffer(buf), asio::as_tuple(use_awaitable));
+        if (n > 0 && out.size() < output_limit) out.append(buf.data(), std::min(n, output_limit - out.size()));
+        if (ec) co_return;
+    }
+}
+
+asio::awaitable<fg_result> run_foreground(spawned sp, std::chrono::seconds timeout) {
+    using namespace asio::experimental::awaitable_operators;
+    auto ex = co_await asio::this_coro::executor;
+    fg_result r;
+    asio::posix::stream_descriptor out(ex, sp.out_fd), err(ex, sp.err_fd);
+    asio::steady_timer deadline(ex, timeout), grace(ex);
+    int readers_left = 2;
+    bool exited = false;
+
+    auto reader = [&](asio::posix::stream_descriptor& sd, std::string& s) -> asio::awaitable<void> {
+        co_await read_all(sd, s);
+        if (--readers_left == 0) grace.cancel();
+    };
+    auto waiter = [&]() -> asio::awaitable<void> {
+        r.status = co_await wait_child(sp.pid, sp.pidfd);
+        exited = true;
+        deadline.cancel();
+        if (readers_left > 0) {
+            // Grandchildren may hold the pipes open (unisolated mode): give the
+            // output a moment, then stop reading.
+            grace.expires_after(300ms);
+            auto [ec] = co_await grace.async_wait(asio::as_tuple(use_awaitable));
+            if (!ec) {
+                boost::system::error_code ig;
+                out.cancel(ig);
+                err.cancel(ig);
+            }
+        }
+    };
+    auto killer = [&]() -> asio::awaitable<void> {
+        auto [ec] = co_await deadline.async_wait(asio::as_tuple(use_awaitable));
+        if (!ec && !exited) {
+            r.timed_out = true;
+            signal_tree(sp.pid, SIGKILL, false);
+        }
+    };
+    co_await (reader(out, r.out) && reader(err, r.err) && waiter() && killer());
+    co_return r;
+}
+
+asio::awaitable<void> watch_background(std::shared_ptr<capsule> c, pid_t pid, int pidfd) {
+    int st = co_await wait_child(pid, pidfd);
+    c->procs.erase(pid);
+    log("capsule %s: background process %d exited (status %d)", c->id.c_str(), pid, st);
+}
+
+std::vector<std::string> capsule_env(const std::optional<wrenn::string_map>& extra) {
+    std::vector<std::pair<std::string, std::string>> kv{
+        {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+        {"HOME", std::string(home_dir)},
+        {"USER", "wrenn-user"},
+        {"LOGNAME", "wrenn-user"}};
+    if (extra)
+        for (auto& [k, v] : *extra) {
+            if (k.empty() || k.find('=') != std::string::npos || k.find('\0') != std::string::npos) continue;
+            auto it = std::find_if(kv.begin(), kv.end(), [&](auto& p) { return p.first == k; });
+            if (it != kv.end()) it->second = v;
+            else kv.emplace_back(k, v);
+        }
+    std::vector<std::string> out;
+    for (auto& [k, v] : kv) out.push_back(k + "=" + v);
+    return out;
+}
+
+asio::awaitable<answer> exec(app_state& app, const std::string& id, const request& req) {
+    if (!valid_capsule_id(id)) co_return bad_id();
+    auto c = find_capsule(app, id);
+    if (!c) co_return error_answer(404, "not_found", "sandbox not found");
+    if (c->status != "running") co_return not_running(*c);
+    auto body = parse_object_body(req.body, {{"cmd", jtype::string},
+                                             {"args", jtype::string_array},
+                                             {"timeout_sec", jtype::int32},
+                                             {"background", jtype::boolean},
+                                             {"tag", jtype::string},
+                                             {"envs", jtype::string_map},
+                                             {"cwd", jtype::string}});
+    if (!body) co_return bad_json();
+    auto er = json::value_to<wrenn::exec_request>(json::value(std::move(*body)));
+    if (er.cmd.empty()) co_return error_answer(400, "invalid_request", "cmd is required");
+    for (auto& a : er.args)
+        if (a.find('\0') != std::string::npos) co_return error_answer(400, "invalid_request", "invalid request");
+    auto cwd = resolve_cwd(c->root, er.cwd.value_or(""));
+    if (!cwd)
+        co_return error_answer(502, "agent_error",
+                               "failed to start process: chdir " + er.cwd.value_or("") +
+                                   ": no such file or directory");
+    spawn_spec spec;
+    spec.argv.push_back(er.cmd);
+    spec.argv.insert(spec.argv.end(), er.args.begin(), er.args.end());
+    spec.env = capsule_env(er.envs);
+    spec.cwd = *cwd;
+    spec.root = c->root;
+    if (c->has_cgroup) spec.cgroup_procs = freezer_dir(c->id) + "/cgroup.procs";
+    spec.capture = !er.background;
+    auto t0 = std::chrono::steady_clock::now();
+    spawned sp;
+    try {
+        ensure_init(app, c);
+        spec.ns_pid = c->ns_pid;
+        sp = spawn_process(spec);
+    } catch (const std::system_error& e) {
+        co_return error_answer(502, "agent_error", std::string("failed to start process: ") + e.what());
+    }
+    c->last_active_at = sys_clock::now();
+    c->touch();
+    if (er.background) {
+        std::string tag = er.tag.value_or("");
+        if (tag.empty()) tag = "proc-" + random_hex(4);
+        c->procs[sp.pid] = proc_entry{sp.pid, tag, er.cmd, er.args, true};
+        asio::co_spawn(app.io, watch_background(c, sp.pid, sp.pidfd), asio::detached);
+        log("capsule %s: background %s pid %d tag %s", c->id.c_str(), er.cmd.c_str(), sp.pid, tag.c_str());
+        co_return json_answer(202, json::object{{"sandbox_id", c->id}, {"cmd", er.cmd}, {"pid", sp.pid}, {"tag", tag}});
+    }
+    c->procs[sp.pid] = proc_entry{sp.pid, {}, er.cmd, er.args, false};
+    int timeout = er.timeout_sec && *er.timeout_sec > 0 ? *er.timeout_sec : 30;
+    auto r = co_await run_foreground(sp, std::chrono::seconds(timeout));
+    c->procs.erase(sp.pid);
+    c->last_active_at = sys_clock::now();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+    if (r.timed_out)
+        co_return error_answer(502, "agent_error",
+                               "exec failed: process timed out after " + std::to_string(timeout) +
+                                   "s: context deadline exceeded");
+    int code = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1;
+    bool utf8 = valid_utf8(r.out) && valid_utf8(r.err);
+    json::object o{{"sandbox_id", c->id},
+                   {"cmd", er.cmd},
+                   {"stdout", utf8 ? r.out : wrenn::protocol::base64_encode(r.out)},
+                   {"stderr", utf8 ? r.err : wrenn::protocol::base64_encode(r.err)},
+                   {"exit_code", code},
+                   {"duration_ms", ms},
+                   {"encoding", utf8 ? "utf-8" : "base64"}};
+    co_return json_answer(200, o);
+}
+
+// ---------------------------------------------------------------- processes
+asio::awaitable<answer> list_processes(app_state& app, const std::string& id) {
+    if (!valid_capsule_id(id)) co_return bad_id();
+    auto c = find_capsule(app, id);
+    if (!c) co_return error_answer(404, "not_found", "sandbox not found");
+    if (c->status != "running") co_return not_running(*c);
+    c->last_active_at = sys_clock::now();
+    json::array arr;
+    for (auto& [pid, e] : c->procs) {
+        wrenn::process_info pi;
+        pi.pid = pid;
+        if (!e.tag.empty()) pi.tag = e.tag;
+        pi.cmd = e.cmd;
+        if (!e.args.empty()) pi.args = e.args;
+        arr.push_back(json::value_from(pi));
+    }
+    co_return json_answer(200, json::object{{"processes", std::move(arr)}});
+}
+
+asio::awaitable<answer> kill_process(app_state& app, const std::string& id, const std::string& selector,
+                                     const std::map<std::string, std::string>& q) {
+    if (!valid_capsule_id(id)) co_return bad_id();
+    auto c = find_capsule(app, id);
+    if (!c) co_return error_answer(404, "not_found", "sandbox not found");
+    if (c->status != "running") co_return not_running(*c);
+    c->last_active_at = sys_clock::now();
+    bool numeric = !selector.empty() && selector.size() <= 10 &&
+                   selector.find_first_not_of("0123456789") == std::string::npos &&
+                   std::stoull(selector) <= 0xffffffffULL;
+    pid_t target = 0;
+    for (auto& [pid, e] : c->procs)
+        if ((numeric && std::to_string(pid) == std::to_string(std::stoull(selector))) ||
+            (!numeric && e.tag == selector)) {
+            target = pid;
+            break;
+        }
+    if (!target)
+        co_return error_answer(404, "not_found",
+                               numeric ? "process with pid " + selector + " not found"
+                                       : "process with tag " + selector + " not found");
+    bool term = get(q, "signal") == "SIGTERM";
+    signal_tree(target, term ? SIGTERM : SIGKILL, term);
+    co_return empty_answer(204);
+}
+
+// ---------------------------------------------------------------- capsules
+asio::awaitable<answer> create_capsule(app_state& app, const request& req) {
+    auto body = parse_object_body(req.body, {{"template", jtype::string},
+                                             {"vcpus", jtype::int32},
+                                             {"memory_mb", jtype::int32},
+                                             {"timeout_sec", jtype::int32},
+                                             {"disk_size_mb", jtype::int32}});
+    if (!body) co_return bad_json();
+    auto r = json::value_to<wrenn::create_capsule_request>(json::value(std::move(*body)));
+    std::string tname = r.template_name.value_or("");
+    if (tname.empty()) tname = "minimal-ubuntu";
+    if (!valid_name(tname)) co_return error_answer(400, "invalid_request", "invalid request");
+    auto tit = app.templates.find(tname);
+    if (tit == app.templates.end() || !tit->second->ready)
+        co_return error_answer(404, "not_found", "resource not found");
+    auto t = tit->second;
+
+    auto c = std::make_shared<capsule>();
+    do c->id = new_capsule_id();
+    while (app.capsules.count(c->id));
+    c->status = "pending";
+    c->template_name = tname;
+    c->vcpus = r.vcpus && *r.vcpus > 0 ? *r.vcpus : 1;
+    c->memory_mb = r.memory_mb && *r.memory_mb > 0 ? *r.memory_mb : 512;
+    if (t->vcpus > 0) c->vcpus = t->vcpus;
+    if (t->memory_mb > 0) c->memory_mb = t->memory_mb;
+    c->timeout_sec = std::max(0, r.timeout_sec.value_or(0));
+    c->created_at = c->last_updated = sys_clock::now();
+    c->dir = app.state_dir / "capsules" / c->id;
+    c->root = c->dir / "root";
+    c->busy = true;
+    app.capsules[c->id] = c;
+
+    std::error_code ec;
+    fs::create_directories(c->dir, ec);
+    if (!t->dir.empty()) {
+        std::vector<std::string> cmd_{"cp", "-a", "--", t->dir.string(), c->root.string()};
+        int rc = co_await run_host(std::move(cmd_));
+        if (rc != 0) ec = std::make_error_code(std::errc::io_error);
+    }
+    if (!ec) {
+        fs::create_directories(c->root / "home/wrenn-user", ec);
+        fs::create_directories(c->root / "tmp", ec);
+        fs::permissions(c->root / "tmp", fs::perms::all | fs::perms::sticky_bit, ec);
+    }
+    c->busy = false;
+    if (ec) {
+        c->status = "error";
+        c->touch();
+        log("capsule %s: cannot prepare its root: %s", c->id.c_str(), ec.message().c_str());
+        co_return error_answer(502, "agent_error", "failed to create sandbox: " + ec.message());
+    }
+    if (c->status == "pending") {
+        c->has_cgroup = freezer_create(c->id);
+        try {
+            ensure_init(app, c);
+        } catch (const std::exception& e) {
+            log("capsule %s: cannot start its namespace holder: %s", c->id.c_str(), e.what());
+        }
+        c->status = "running";
+        c->started_at = c->last_active_at = sys_clock::now();
+        c->touch();
+    }
+    log("capsule %s created from %s", c->id.c_str(), tname.c_str());
+    co_return json_answer(201, capsule_json(*c, false));
+}
+
+asio::awaitable<answer> capsule_action(app_state& app, const std::string& id, const std::string& action) {
+    if (!valid_capsule_id(id)) co_return bad_id();
+    auto c = find_capsule(app, id);
+    if (!c) co_return error_answer(404, "not_found", "resource not found");
+    if (action == "pause") {
+        if (c->status != "running") co_return error_answer(409, "invalid_state", "resource is not running");
+        c->status = "pausing";
+        c->touch();
+        co_await freeze(*c);
+        if (c->status == "pausing") {
+            c->status = "paused";
+            c->touch();
+        }
+        log("capsule %s paused", c->id.c_str());
+        co_return json_answer(200, capsule_json(*c, false));
+    }
+    if (action == "resume") {
+        if (c->status != "paused") co_return error_answer(409, "invalid_state", "resource is not paused");
+        thaw(*c);
+        c->status = "running";
+        c->started_at = c->last_active_at = sys_clock::now();
+        c->touch();
+        log("capsule %s resumed", c->id.c_str());
+        co_return json_answer(200, capsule_json(*c, false));
+    }
+    // ping
+    if (c->status != "running") co_return error_answer(409, "invalid_state", "resource is not running");
+    c->last_active_at = sys_clock::now();
+    co_return empty_answer(204);
+}
+
+answer metrics(app_state& app, const std::string& id, const std::map<std::string, std::string>& q) {
+    if (!valid_capsule_id(id)) return bad_id();
+    std::string range = get(q, "range");
+    if (range.empty()) range = "10m";
+    static const std::map<std::string, std::pair<int, int>> ranges{
+        {"5m", {300, 0}},       {"10m", {600, 0}},      {"1h", {3600, 30}}, {"2h", {7200, 30}},
+        {"6h", {21600, 300}},   {"12h", {43200, 300}},  {"24h", {86400, 300}}};
+    auto rit = ranges.find(range);
+    if (rit == ranges.end())
+        return error_answer(400, "invalid_request", "range must be one of: 5m, 10m, 1h, 2h, 6h, 12h, 24h");
+    auto c = find_capsule(app, id);
+    if (!c) return error_answer(404, "not_found", "sandbox not found");
+    if (c->status != "running" && c->status != "paused")
+        return error_answer(404, "not_found", "metrics not available for sandbox in state: " + c->status);
+    auto [window, bucket] = rit->second;
+    auto now = static_cast<std::int64_t>(sys_clock::to_time_t(sys_clock::now()));
+    wrenn::capsule_metrics m;
+    m.capsule_id = c->id;
+    m.range = range;
+    std::int64_t cur_bucket = -1;
+    int n = 0;
+    for (auto& s : c->samples) {
+        if (s.t < now - window) continue;
+        if (bucket == 0) {
+            m.points.push_back({s.t, s.cpu_pct, s.mem_bytes, s.disk_bytes});
+            continue;
+        }
+        std::int64_t b = s.t / bucket * bucket;
+        if (b != cur_bucket) {
+            if (n > 0) {
+                auto& p = m.points.back();
+                p.cpu_pct /= n;
+                p.mem_bytes /= n;
+                p.disk_bytes /= n;
+            }
+            m.points.push_back({b, 0, 0, 0});
+            cur_bucket = b;
+            n = 0;
+        }
+        auto& p = m.points.back();
+        p.cpu_pct += s.cpu_pct;
+        p.mem_bytes += s.mem_bytes;
+        p.disk_bytes += s.disk_bytes;
+        ++n;
+    }
+    if (bucket != 0 && n > 0) {
+        auto& p = m.points.back();
+        p.cpu_pct /= n;
+        p.mem_bytes /= n;
+        p.disk_bytes /= n;
+    }
+    return json_answer(200, json::value_from(m));
+}
+
+answer stats(app_state& app, const std::map<std::string, std::string>& q) {
+    std::string range = get(q, "range");
+    if (range.empty()) range = "1h";
+    static const std::map<std::string, int> ranges{
+        {"5m", 300}, {"1h", 3600}, {"6h", 21600}, {"24h", 86400}, {"30d", 30 * 86400}};
+    auto rit = ranges.find(range);
+    if (rit == ranges.end())
+        return error_answer(400, "invalid_request", "range must be one of: 5m, 1h, 6h, 24h, 30d");
+    wrenn::team_stats s;
+    s.range = range;
+    for (auto& [id, c] : app.capsules)
+        if (c->status == "running") {
+            ++s.current.running_count;
+            s.current.vcpus_reserved += c->vcpus;
+            s.current.memory_mb_reserved += c->memory_mb;
+        }
+    s.current.sampled_at = rfc3339(sys_clock::now());
+    s.peaks = {s.current.running_count, s.current.vcpus_reserved, s.current.memory_mb_reserved};
+    auto now = static_cast<std::int64_t>(sys_clock::to_time_t(sys_clock::now()));
+    const std::int64_t step = std::max<std::int64_t>(30, rit->second / 60);
+    std::int64_t cur = -1;
+    for (auto& [t, v] : app.stats_history) {
+        if (t < now - rit->second) continue;
+        s.peaks.running_count = std::max(s.peaks.running_count, v[0]);
+        s.peaks.vcpus = std::max(s.peaks.vcpus, v[1]);
+        s.peaks.memory_mb = std::max(s.peaks.memory_mb, v[2]);
+        std::int64_t b = t / step * step;
+        if (b != cur) {
+            cur = b;
+            s.series.labels.push_back(rfc3339(sys_clock::from_time_t(b)));
+            s.series.running.push_back(v[0]);
+            s.series.vcpus.push_back(v[1]);
+            s.series.memory_mb.push_back(v[2]);
+        } else {
+            s.series.running.back() = std::max<std::int64_t>(s.series.running.back(), v[0]);
+            s.series.vcpus.back() = std::max<std::int64_t>(s.series.vcpus.back(), v[1]);
+            s.series.memory_mb.back() = std::max<std::int64_t>(s.series.memory_mb.back(), v[2]);
+        }
+    }
+    return json_answer(200, json::value_from(s));
+}
+
+answer usage(app_state& app, const std::map<std::string, std::string>& q) {
+    auto today = *parse_date(iso_date(sys_clock::now()));
+    auto from = today - std::chrono::hours(24 * 30), to = today;
+    if (auto f = get(q, "from"); !f.empty()) {
+        auto d = parse_date(f);
+        if (!d) return error_answer(400, "invalid_request", "invalid 'from' date, expected YYYY-MM-DD");
+        from = *d;
+    }
+    if (auto t = get(q, "to"); !t.empty()) {
+        auto d = parse_date(t);
+        if (!d) return error_answer(400, "invalid_request", "invalid 'to' date, expected YYYY-MM-DD");
+        to = *d;
+    }
+    if (from > to) return error_answer(400, "invalid_request", "'from' must not be after 'to'");
+    if (to - from > std::chrono::hours(24 * 366))
+        return error_answer(400, "invalid_request", "date range must not exceed 366 days");
+    wrenn::team_usage u;
+    u.from = iso_date(from);
+    u.to = iso_date(to);
+    for (auto d = from; d <= to; d += std::chrono::hours(24)) {
+        auto key = iso_date(d);
+        auto it = app.usage.find(key);
+        u.points.push_back({key, it == app.usage.end() ? 0.0 : it->second.first,
+                            it == app.usage.end() ? 0.0 : it->second.second});
+    }
+    return json_answer(200, json::value_from(u));
+}
+
+// ---------------------------------------------------------------- snapshots
+void write_template_meta(app_state& app, const template_entry& t) {
+    std::ofstream out(app.state_dir / "templates" / (t.name + ".json"));
+    out << json_text(json::object{{"vcpus", t.vcpus},
+                                  {"memory_mb", t.memory_mb},
+                                  {"created_unix", static_cast<std::int64_t>(sys_clock::to_time_t(t.created_at))}});
+}
+
+asio::awaitable<bool> do_snapshot(app_state& app, std::shared_ptr<capsule> c, std::shared_ptr<template_entry> t,
+                                  std::string prev, bool restore) {
+    c->busy = true;
+    if (prev == "running") co_await freeze(*c);
+    std::error_code ec;
+    {
+        std::vector<std::string> cmd_{"rm", "-rf", "--one-file-system", t->dir.string()};
+        if (fs::exists(t->dir, ec)) co_await run_host(std::move(cmd_));
+    }
+    std::vector<std::string> cmd_{"cp", "-a", "--", c->root.string(), t->dir.string()};
+    int rc = co_await run_host(std::move(cmd_));
+    bool ok = rc == 0 && c->status != "stopped";
+    if (ok) {
+        t->size_bytes = dir_size(t->dir);
+        t->vcpus = c->vcpus;
+        t->memory_mb = c->memory_mb;
+        t->created_at = sys_clock::now();
+        t->ready = true;
+        write_template_meta(app, *t);
+        log("snapshot %s of %s written (%lld bytes)", t->name.c_str(), c->id.c_str(),
+            static_cast<long long>(t->size_bytes));
+    } else {
+        log("snapshot %s of %s failed (cp exit %d)", t->name.c_str(), c->id.c_str(), rc);
+        auto it = app.templates.find(t->name);
+        if (it != app.templates.end() && it->second == t) app.templates.erase(it);
+        {
+            std::vector<std::string> cmd_{"rm", "-rf", "--one-file-system", t->dir.string()};
+            co_await run_host(std::move(cmd_));
+        }
+    }
+    if (restore && c->status == "snapshotting") {
+        if (prev == "running") thaw(*c);
+        c->status = prev;
+        c->touch();
+    }
+    c->busy = false;
+    co_return ok;
+}
+
+asio::awaitable<answer> create_snapshot(app_state& app, const request& req) {
+    auto body = parse_object_body(req.body, {{"sandbox_id", jtype::string}, {"name", jtype::string}});
+    if (!body) co_return bad_json();
+    std::string sid, name;
+    if (auto* v = body->if_contains("sandbox_id"); v && v->is_string()) sid = v->get_string();
+    if (auto* v = body->if_contains("name"); v && v->is_string()) name = v->get_string();
+    if (sid.empty()) co_return error_answer(400, "invalid_request", "sandbox_id is required");
+    if (!valid_capsule_id(sid)) co_return error_answer(400, "invalid_request", "invalid sandbox_id");
+    if (name.empty()) name = "template-" + random_hex(4);
+    if (!valid_name(name)) co_return error_answer(400, "invalid_request", "invalid snapshot name: " + name_rule);
+    if (auto it = app.templates.find(name); it != app.templates.end()) {
+        if (it->second->platform)
+            co_return error_answer(409, "name_reserved", "template name is reserved by a global template");
+        co_return error_answer(409, "template_name_taken",
+                               "snapshot name already exists; delete the existing snapshot first to reuse this name");
+    }
+    auto c = find_capsule(app, sid);
+    if (!c) co_return error_answer(404, "not_found", "sandbox not found");
+    if ((c->status != "running" && c->status != "paused") || c->busy)
+        co_return error_answer(409, "invalid_state", "sandbox must be running or paused");
+    auto t = std::make_shared<template_entry>();
+    t->name = name;
+    t->type = "snapshot";
+    t->ready = false;
+    t->dir = app.state_dir / "templates" / name;
+    t->created_at = sys_clock::now();
+    app.templates[name] = t;
+    std::string prev = c->status;
+    if (app.snapshot_status == 202) {
+        c->status = "snapshotting";
+        c->touch();
+        auto a = json_answer(202, capsule_json(*c, false));
+        asio::co_spawn(app.io, do_snapshot(app, c, t, prev, true), asio::detached);
+        co_return a;
+    }
+    c->status = "paused";
+    c->touch();
+    bool ok = co_await do_snapshot(app, c, t, prev, false);
+    if (!ok) {
+        if (prev == "running" && c->status == "paused") {
+            thaw(*c);
+            c->status = "running";
+        }
+        co_return error_answer(502, "agent_error", "failed to create snapshot");
+    }
+    co_return json_answer(201, template_json(*t));
+}
+
+answer list_snapshots(app_state& app, const std::map<std::string, std::string>& q) {
+    std::string type = get(q, "type");
+    std::vector<std::shared_ptr<template_entry>> v;
+    for (auto& [n, t] : app.templates)
+        if (t->ready && (type.empty() || t->type == type)) v.push_back(t);
+    std::stable_sort(v.begin(), v.end(), [](auto& a, auto& b) {
+        if (a->platform != b->platform) return !a->platform;
+        return a->created_at > b->created_at;
+    });
+    json::array arr;
+    for (auto& t : v) arr.push_back(template_json(*t));
+    return json_answer(200, arr);
+}
+
+asio::awaitable<answer> delete_snapshot(app_state& app, const std::string& name) {
+    if (!valid_name(name)) co_return error_answer(400, "invalid_request", "invalid snapshot name: " + name_rule);
+    if (name == "minimal") co_return error_answer(403, "forbidden", "the minimal template cannot be deleted");
+    auto it = app.templates.find(name);
+    if (it == app.templates.end() || !it->second->ready)
+        co_return error_answer(404, "not_found", "template not found");
+    if (it->second->platform)
+        co_return error_answer(403, "forbidden", "platform templates cannot be deleted here");
+    auto t = it->second;
+    app.templates.erase(it);
+    std::error_code ec;
+    fs::remove(app.state_dir / "templates" / (name + ".json"), ec);
+    std::vector<std::string> cmd_{"rm", "-rf", "--one-file-system", t->dir.string()};
+    int rc = co_await run_host(std::move(cmd_));
+    if (rc != 0) co_return error_answer(500, "agent_error", "failed to delete snapshot files");
+    log("snapshot %s deleted", name.c_str());
+    co_return empty_answer(204);
+}
+
+} // namespace
+
+asio::awaitable<answer> handle_request(app_state& app, request req) {
+    std::string_view target = req.target;
+    auto qpos = target.find('?');
+    std::string_view path = target.substr(0, qpos);
+    auto query = parse_query(qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1));
+    const std::string& m = req.method;
+
+    if (path == "/health") {
+        if (m != "GET" && m != "HEAD") co_return method_not_allowed("GET");
+        co_return json_answer(200, json::object{{"status", "ok"}, {"version", server_version}});
+    }
+    std::string_view prefix = app.prefix;
+    if (!prefix.empty()) {
+        if (path.substr(0, prefix.size()) != prefix || (path.size() > prefix.size() && path[prefix.size()] != '/'))
+            co_return route_not_found();
+        path.remove_prefix(prefix.size());
+    }
+    std::vector<std::string> segs;
+    if (path.empty() || path[0] != '/') co_return route_not_found();
+    path.remove_prefix(1);
+    for (;;) {
+        auto slash = path.find('/');
+        segs.push_back(percent_decode(path.substr(0, slash)));
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+    }
+    if (segs.size() < 2 || segs[0] != "v1") co_return route_not_found();
+
+    // Authentication (WIRE.md §1.3): X-API-Key, else Bearer (not supported here).
+    if (req.api_key) {
+        if (!equal_const_time(*req.api_key, app.api_key))
+            co_return error_answer(401, "unauthorized", "invalid API key");
+    } else if (req.authorization && req.authorization->rfind("Bearer ", 0) == 0) {
+        co_return error_answer(401, "unauthorized", "invalid or expired token");
+    } else {
+        co_return error_answer(401, "unauthorized", "X-API-Key or Authorization: Bearer <token> required");
+    }
+
+    const auto n = segs.size();
+    if (segs[1] == "capsules") {
+        if (n == 2) {
+            if (m == "POST") co_return co_await create_capsule(app, req);
+            if (m != "GET") co_return method_not_allowed("GET, POST");
+            std::vector<std::shared_ptr<capsule>> v;
+            for (auto& [id, c] : app.capsules)
+                if (c->status != "stopped" && c->status != "error") v.push_back(c);
+            std::sort(v.begin(), v.end(), [](auto& a, auto& b) {
+                return a->created_at != b->created_at ? a->created_at > b->created_at : a->id > b->id;
+            });
+            json::array arr;
+            for (auto& c : v) arr.push_back(capsule_json(*c, false));
+            co_return json_answer(200, arr);
+        }
+        const std::string& id = segs[2];
+        if (n == 3) {
+            if (id == "stats" || id == "usage") {
+                if (m != "GET") co_return method_not_allowed("GET");
+                co_return id == "stats" ? stats(app, query) : usage(app, query);
+            }
+            if (m == "GET") {
+                if (!valid_capsule_id(id)) co_return bad_id();
+                auto c = find_capsule(app, id);
+                if (!c) co_return error_answer(404, "not_found", "sandbox not found");
+                co_return json_answer(200, capsule_json(*c, true));
+            }
+            if (m == "DELETE") {
+                if (!valid_capsule_id(id)) co_return bad_id();
+                auto c = find_capsule(app, id);
+                if (!c) co_return error_answer(404, "not_found", "resource not found");
+                if (c->status != "stopped") co_await destroy_capsule(app, c);
+                co_return empty_answer(204);
+            }
+            co_return method_not_allowed("GET, DELETE");
+        }
+        if (n == 4) {
+            const std::string& what = segs[3];
+            if (what == "pause" || what == "resume" || what == "ping") {
+                if (m != "POST") co_return method_not_allowed("POST");
+                co_return co_await capsule_action(app, id, what);
+            }
+            if (what == "exec") {
+                if (m != "POST") co_return method_not_allowed("POST");
+                co_return co_await exec(app, id, req);
+            }
+            if (what == "metrics") {
+                if (m != "GET") co_return method_not_allowed("GET");
+                co_return metrics(app, id, query);
+            }
+            if (what == "processes") {
+                if (m != "GET") co_return method_not_allowed("GET");
+                co_return co_await list_processes(app, id);
+            }
+            co_return route_not_found();
+        }
+        if (n == 5 && segs[3] == "processes" && !segs[4].empty()) {
+            if (m != "DELETE") co_return method_not_allowed("DELETE");
+            co_return co_await kill_process(app, id, segs[4], query);
+        }
+        co_return route_not_found();
+    }
+    if (segs[1] == "snapshots") {
+        if (n == 2) {
+            if (m == "POST") co_return co_await create_snapshot(app, req);
+            if (m == "GET") co_return list_snapshots(app, query);
+            co_return method_not_allowed("GET, POST");
+        }
+        if (n == 3 && !segs[2].empty()) {
+            if (m != "DELETE") co_return method_not_allowed("DELETE");
+            co_return co_await delete_snapshot(app, segs[2]);
+        }
+    }
+    co_return route_not_found();
+}
+
+} // namespace wl
+
