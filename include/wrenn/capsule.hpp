@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <functional>
+#include <string_view>
+#include <type_traits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,14 +24,16 @@ struct wait_options {
     std::chrono::milliseconds interval = std::chrono::milliseconds(500);
 };
 
+// Options are views, consumed before create() returns (see env.hpp).
 struct create_options {
-    std::string template_name{};          // empty: the server's default template
+    std::string_view template_name{};     // empty: the server's default template
     std::optional<int> vcpus{};           // server default 1
     std::optional<int> memory_mb{};       // server default 512
     std::optional<int> timeout_sec{};     // inactivity before auto-pause; 0 = never
     bool wait = false;                  // wait_ready() before returning
     wait_options wait_for{};
 };
+static_assert(std::is_trivially_destructible_v<create_options>, "options must stay views (see env.hpp)");
 
 class capsule {
 public:
@@ -66,6 +70,9 @@ public:
     wrenn::commands commands;
 
 private:
+    boost::asio::awaitable<void> wait_ready_impl(wait_options opts);
+    boost::asio::awaitable<snapshot_result> create_snapshot_impl(std::string name, bool overwrite);
+
     client client_;
     std::string id_{};
     std::optional<capsule_info> info_{};

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <wrenn/detail/config.hpp>
+#include <wrenn/env.hpp>
 #include <wrenn/models.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace wrenn {
 
@@ -20,13 +22,15 @@ class client_impl;
 
 using command_result = exec_result;
 
+// Options are views, consumed before run() returns its awaitable (env.hpp).
 struct run_options {
     // Server-side limit: the command is killed when it runs longer. nullopt
     // leaves the server default (30 s).
     std::optional<std::chrono::seconds> timeout = std::chrono::seconds(30);
-    string_map envs{};   // added to the command's environment
-    std::string cwd{};   // empty: the capsule user's home
+    env_view envs{};          // added to the command's environment
+    std::string_view cwd{};   // empty: the capsule user's home
 };
+static_assert(std::is_trivially_destructible_v<run_options>, "options must stay views (see env.hpp)");
 
 class commands {
 public:

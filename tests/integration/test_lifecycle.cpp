@@ -59,9 +59,8 @@ TEST_CASE("create, run commands, destroy", "[lifecycle]") {
         CHECK(mixed.stderr_text == "err\n");
         CHECK(mixed.exit_code == 3);
 
-        // (options built before the co_await: g++ 12 cannot keep an initializer_list across it)
-        wrenn::run_options with_env{.envs = {{"GREETING", "hi"}, {"OTHER", "there"}}};
-        auto env = co_await cap.commands.run("echo \"$GREETING $OTHER\"", with_env);
+        const wrenn::env_var vars[] = {{"GREETING", "hi"}, {"OTHER", "there"}};
+        auto env = co_await cap.commands.run("echo \"$GREETING $OTHER\"", {.envs = vars});
         CHECK(env.stdout_text == "hi there\n");
 
         auto home = co_await cap.commands.run("pwd; echo $HOME");

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,6 +72,7 @@ local_server::local_server(server_options opts) : tls_(opts.tls) {
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive a crashed test
         ::dup2(out[1], 1);
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());

@@ -16,30 +16,45 @@ namespace asio = boost::asio;
 WRENN_DECL capsule::capsule(const client& c, std::string capsule_id, std::optional<capsule_info> info)
     : commands(c.impl(), capsule_id), client_(c), id_(std::move(capsule_id)), info_(std::move(info)) {}
 
-WRENN_DECL asio::awaitable<capsule> capsule::create(const client& c, create_options opts) {
-    create_capsule_request req;
-    if (!opts.template_name.empty()) req.template_name = opts.template_name;
-    req.vcpus = opts.vcpus;
-    req.memory_mb = opts.memory_mb;
-    req.timeout_sec = opts.timeout_sec;
-    auto info = co_await c.capsules().create(req);
+// Public entry points that take options are plain functions: they copy what
+// the option views point to (see env.hpp) into owned values, then hand those
+// to a coroutine in detail::. The awaitable never refers to the caller's data.
+namespace detail {
+
+inline asio::awaitable<capsule> create_capsule(client c, create_capsule_request req, std::optional<wait_options> wait) {
+    auto info = co_await c.capsules().create(std::move(req));
     capsule cap(c, info.id, info);
-    if (opts.wait) co_await cap.wait_ready(opts.wait_for);
+    if (wait) co_await cap.wait_ready(*wait);
     co_return cap;
 }
 
-WRENN_DECL asio::awaitable<capsule> capsule::connect(const client& c, std::string capsule_id) {
+inline asio::awaitable<capsule> connect_capsule(client c, std::string capsule_id) {
     auto info = co_await c.capsules().get(capsule_id);
     if (info.status == capsule_state::paused) info = co_await c.capsules().resume(capsule_id);
     co_return capsule(c, std::move(capsule_id), std::move(info));
 }
 
+} // namespace detail
+
+WRENN_DECL asio::awaitable<capsule> capsule::create(const client& c, create_options opts) {
+    create_capsule_request req;
+    if (!opts.template_name.empty()) req.template_name = std::string(opts.template_name);
+    req.vcpus = opts.vcpus;
+    req.memory_mb = opts.memory_mb;
+    req.timeout_sec = opts.timeout_sec;
+    return detail::create_capsule(c, std::move(req), opts.wait ? std::optional(opts.wait_for) : std::nullopt);
+}
+
+WRENN_DECL asio::awaitable<capsule> capsule::connect(const client& c, std::string capsule_id) {
+    return detail::connect_capsule(c, std::move(capsule_id));
+}
+
 WRENN_DECL asio::awaitable<std::vector<capsule_info>> capsule::list(const client& c) {
-    co_return co_await c.capsules().list();
+    return c.capsules().list();
 }
 
 WRENN_DECL asio::awaitable<void> capsule::destroy(const client& c, std::string capsule_id) {
-    co_await c.capsules().destroy(capsule_id);
+    return c.capsules().destroy(std::move(capsule_id));
 }
 
 WRENN_DECL asio::awaitable<capsule_info> capsule::get_info() {
@@ -52,7 +67,9 @@ WRENN_DECL asio::awaitable<bool> capsule::is_running() {
     co_return i.status == capsule_state::running;
 }
 
-WRENN_DECL asio::awaitable<void> capsule::wait_ready(wait_options opts) {
+WRENN_DECL asio::awaitable<void> capsule::wait_ready(wait_options opts) { return wait_ready_impl(opts); }
+
+WRENN_DECL asio::awaitable<void> capsule::wait_ready_impl(wait_options opts) {
     auto deadline = std::chrono::steady_clock::now() + opts.timeout;
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (;;) {
@@ -90,16 +107,20 @@ WRENN_DECL asio::awaitable<capsule_info> capsule::resume() {
     co_return *info_;
 }
 
-WRENN_DECL asio::awaitable<void> capsule::ping() { co_await client_.capsules().ping(id_); }
+WRENN_DECL asio::awaitable<void> capsule::ping() { return client_.capsules().ping(id_); }
 
-WRENN_DECL asio::awaitable<void> capsule::destroy() { co_await client_.capsules().destroy(id_); }
+WRENN_DECL asio::awaitable<void> capsule::destroy() { return client_.capsules().destroy(id_); }
 
 WRENN_DECL asio::awaitable<capsule_metrics> capsule::metrics(std::string range) {
-    co_return co_await client_.capsules().metrics(id_, range);
+    return client_.capsules().metrics(id_, std::move(range));
 }
 
 WRENN_DECL asio::awaitable<snapshot_result> capsule::create_snapshot(std::string name, bool overwrite) {
-    auto r = co_await client_.snapshots().create(id_, name, overwrite);
+    return create_snapshot_impl(std::move(name), overwrite);
+}
+
+WRENN_DECL asio::awaitable<snapshot_result> capsule::create_snapshot_impl(std::string name, bool overwrite) {
+    auto r = co_await client_.snapshots().create(id_, std::move(name), overwrite);
     if (r.capsule) info_ = r.capsule;
     co_return r;
 }

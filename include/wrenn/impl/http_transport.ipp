@@ -321,8 +321,13 @@ inline asio::awaitable<http_response> http_transport::send(http_request req) {
         auto l = co_await acquire(deadline, attempt > 0, reused);
         exchange_state st;
         try {
-            http_response resp = l.conn->tls ? co_await exchange(*l.conn->tls, *l.conn, req, deadline, idle, st)
-                                             : co_await exchange(*l.conn->plain, *l.conn, req, deadline, idle, st);
+            // (if/else, not ?: — g++ 12 destroys the result of a co_await in a
+            // conditional expression twice)
+            http_response resp;
+            if (l.conn->tls)
+                resp = co_await exchange(*l.conn->tls, *l.conn, req, deadline, idle, st);
+            else
+                resp = co_await exchange(*l.conn->plain, *l.conn, req, deadline, idle, st);
             l.reusable = st.keep_alive;
             co_return resp;
         } catch (const boost::system::system_error& e) {

@@ -17,13 +17,11 @@ template <class T, class E>
 struct awaitable_value<boost::asio::awaitable<T, E>> {
     using type = T;
 };
-} // namespace detail
-
 template <class F>
-auto with_capsule(const client& c, create_options opts, F body)
+auto with_capsule_impl(boost::asio::awaitable<capsule> creating, F body)
     -> decltype(body(std::declval<capsule&>())) {
     using T = typename detail::awaitable_value<decltype(body(std::declval<capsule&>()))>::type;
-    auto cap = co_await capsule::create(c, std::move(opts));
+    auto cap = co_await std::move(creating);
     std::exception_ptr failure;
     std::optional<std::conditional_t<std::is_void_v<T>, int, T>> result;
     try {
@@ -44,6 +42,14 @@ auto with_capsule(const client& c, create_options opts, F body)
     }
     if (failure) std::rethrow_exception(failure);
     if constexpr (!std::is_void_v<T>) co_return std::move(*result);
+}
+
+} // namespace detail
+
+// Not a coroutine itself: the create call copies the option views now.
+template <class F>
+auto with_capsule(const client& c, create_options opts, F body) -> decltype(body(std::declval<capsule&>())) {
+    return detail::with_capsule_impl(capsule::create(c, opts), std::move(body));
 }
 
 } // namespace wrenn
