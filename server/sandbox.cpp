@@ -239,10 +239,12 @@ spawned spawn_capsule_init(const fs::path& root, const std::string& cgroup_procs
                                "--unshare-uts", "--hostname", "capsule", "--bind", root.string(), "/",
                                "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc", "--proc", "/proc",
                                "--dev", "/dev", "--chdir", std::string(home_dir), "--info-fd", "3", "--",
-                               "/bin/sleep", "infinity"};
+                               // says "ready" from inside once the sandbox is complete (the
+                               // info-fd pid comes before the mounts are done), then idles
+                               "/bin/sh", "-c", "echo ready; exec /bin/sleep infinity >/dev/null 2>&1"};
     spawned s;
     try {
-        s = do_spawn(sandbox.bwrap_path, a, {"PATH=/usr/bin:/bin"}, {}, cgroup_procs, false, true, info[1]);
+        s = do_spawn(sandbox.bwrap_path, a, {"PATH=/usr/bin:/bin"}, {}, cgroup_procs, true, true, info[1]);
     } catch (...) {
         ::close(info[0]);
         ::close(info[1]);
@@ -265,6 +267,19 @@ spawned spawn_capsule_init(const fs::path& root, const std::string& cgroup_procs
         auto c = text.find(':', k);
         if (c != std::string::npos) ns_pid = static_cast<pid_t>(std::atol(text.c_str() + c + 1));
     }
+    // Wait (5 s at most) for the init's "ready": only then can commands join it.
+    std::string ready;
+    for (int i = 0; i < 100 && ns_pid > 0 && ready.find('\n') == std::string::npos; ++i) {
+        pollfd pfd{s.out_fd, POLLIN, 0};
+        if (::poll(&pfd, 1, 50) <= 0) continue;
+        auto n = ::read(s.out_fd, buf, sizeof buf);
+        if (n <= 0) break;
+        ready.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(s.out_fd);
+    ::close(s.err_fd);
+    s.out_fd = s.err_fd = -1;
+    if (ready != "ready\n") ns_pid = -1;
     if (ns_pid <= 0) {
         ::kill(s.pid, SIGKILL);
         ::waitpid(s.pid, nullptr, 0);

@@ -8,6 +8,7 @@
 #include <boost/json/value_to.hpp>
 
 #include <cmath>
+#include <climits>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -37,13 +38,25 @@ inline std::string str(const json::value& v, std::string_view key) {
     return opt_str(v, key).value_or(std::string{});
 }
 
+// A JSON number as int64; nullopt when not a number or out of range (never wrapped).
+inline std::optional<std::int64_t> as_int64(const json::value& f) {
+    if (f.is_int64()) return f.get_int64();
+    if (f.is_uint64()) {
+        if (f.get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+        return static_cast<std::int64_t>(f.get_uint64());
+    }
+    if (f.is_double()) {
+        double d = f.get_double();
+        // [-2^63, 2^63): the range a cast to int64 is defined for
+        if (!std::isfinite(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0) return std::nullopt;
+        return static_cast<std::int64_t>(d);
+    }
+    return std::nullopt;
+}
+
 inline std::optional<std::int64_t> opt_int(const json::value& v, std::string_view key) {
     auto* f = find(v, key);
-    if (!f) return std::nullopt;
-    if (f->is_int64()) return f->get_int64();
-    if (f->is_uint64()) return static_cast<std::int64_t>(f->get_uint64());
-    if (f->is_double() && std::isfinite(f->get_double())) return static_cast<std::int64_t>(f->get_double());
-    return std::nullopt;
+    return f ? as_int64(*f) : std::nullopt;
 }
 
 inline std::int64_t i64(const json::value& v, std::string_view key, std::int64_t def = 0) {
@@ -51,7 +64,9 @@ inline std::int64_t i64(const json::value& v, std::string_view key, std::int64_t
 }
 
 inline int i32(const json::value& v, std::string_view key, int def = 0) {
-    return static_cast<int>(i64(v, key, def));
+    auto x = opt_int(v, key);
+    if (!x || *x < INT32_MIN || *x > INT32_MAX) return def;
+    return static_cast<int>(*x);
 }
 
 inline double num(const json::value& v, std::string_view key) {
@@ -99,11 +114,8 @@ inline std::vector<std::int64_t> int_list(const json::value& v, std::string_view
     std::vector<std::int64_t> out;
     auto* f = find(v, key);
     if (f && f->is_array())
-        for (auto& e : f->get_array()) {
-            if (e.is_int64()) out.push_back(e.get_int64());
-            else if (e.is_uint64()) out.push_back(static_cast<std::int64_t>(e.get_uint64()));
-            else if (e.is_double()) out.push_back(static_cast<std::int64_t>(e.get_double()));
-        }
+        for (auto& e : f->get_array())
+            if (auto x = as_int64(e)) out.push_back(*x);
     return out;
 }
 

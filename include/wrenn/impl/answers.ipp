@@ -230,7 +230,7 @@ WRENN_DECL exec_result decode_exec_result(std::string_view body) {
     exec_result r;
     r.stdout_text = str(v, "stdout");
     r.stderr_text = str(v, "stderr");
-    r.exit_code = static_cast<int>(i64(v, "exit_code", -1));
+    r.exit_code = i32(v, "exit_code", -1);
     r.duration_ms = opt_int(v, "duration_ms");
     if (str(v, "encoding") == "base64") {
         auto out = base64_decode(r.stdout_text);

@@ -18,20 +18,20 @@ namespace json = boost::json;
 
 
 
-namespace {
-constexpr std::array<std::string_view, 12> state_names{
+namespace detail {
+inline constexpr std::array<std::string_view, 12> state_names{
     "pending", "starting", "running", "pausing", "paused", "snapshotting",
     "resuming", "stopping", "hibernated", "stopped", "missing", "error"};
-}
+} // namespace detail
 
 WRENN_DECL std::string_view to_string(capsule_state s) {
     auto i = static_cast<std::size_t>(s);
-    return i < state_names.size() ? state_names[i] : std::string_view("unknown");
+    return i < detail::state_names.size() ? detail::state_names[i] : std::string_view("unknown");
 }
 
 WRENN_DECL capsule_state parse_capsule_state(std::string_view s) {
-    for (std::size_t i = 0; i < state_names.size(); ++i)
-        if (state_names[i] == s) return static_cast<capsule_state>(i);
+    for (std::size_t i = 0; i < detail::state_names.size(); ++i)
+        if (detail::state_names[i] == s) return static_cast<capsule_state>(i);
     return capsule_state::unknown;
 }
 

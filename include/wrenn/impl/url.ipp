@@ -55,6 +55,7 @@ WRENN_DECL std::optional<url> parse_url(std::string_view text) {
     } else {
         auto colon = authority.rfind(':');
         host = authority.substr(0, colon);
+        if (host.find(':') != std::string_view::npos) return std::nullopt;  // IPv6 needs brackets
         if (colon != std::string_view::npos) {
             port = authority.substr(colon + 1);
             if (port.empty()) return std::nullopt;
