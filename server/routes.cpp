@@ -140,7 +140,8 @@ std::vector<std::string> capsule_env(const std::optional<wrenn::string_map>& ext
         {"USER", "wrenn-user"},
         {"LOGNAME", "wrenn-user"}};
     if (extra)
-        for (auto& [k, v] : *extra) {
+        for (auto& [key, v] : *extra) {
+            const std::string& k = key;  // clang 14 cannot capture a structured binding
             if (k.empty() || k.find('=') != std::string::npos || k.find('\0') != std::string::npos) continue;
             auto it = std::find_if(kv.begin(), kv.end(), [&](auto& p) { return p.first == k; });
             if (it != kv.end()) it->second = v;
