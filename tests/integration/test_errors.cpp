@@ -6,6 +6,7 @@
 
 #include "canned_server.hpp"
 #include "local_server.hpp"
+#include "expect.hpp"
 #include "run.hpp"
 
 namespace asio = boost::asio;
@@ -13,33 +14,11 @@ using namespace std::chrono_literals;
 using wrenn::capsule;
 using wrenn_test::canned_server;
 using wrenn_test::http_answer;
+using wrenn_test::as;
+using wrenn_test::failure_of;
 using wrenn_test::local_server;
 
 namespace {
-// Runs `op` and returns the exception it threw (or nullptr).
-template <class F>
-std::exception_ptr failure_of(const wrenn::config& cfg, F op) {
-    try {
-        wrenn_test::run(cfg, op);
-    } catch (...) {
-        return std::current_exception();
-    }
-    return nullptr;
-}
-
-template <class E>
-E as(std::exception_ptr p) {
-    REQUIRE(p);
-    try {
-        std::rethrow_exception(p);
-    } catch (const E& e) {
-        return e;
-    } catch (const std::exception& other) {
-        FAIL("wrong exception type: " << other.what());
-    }
-    throw std::logic_error("unreachable");
-}
-
 constexpr const char* valid_unknown_id = "cl-0000000000000000000000000";
 } // namespace
 
@@ -68,7 +47,9 @@ TEST_CASE("a missing API key fails before any I/O and names WRENN_API_KEY", "[er
 }
 
 TEST_CASE("server errors map to their classes", "[errors]") {
-    local_server srv;
+    auto tls = GENERATE(false, true);
+    CAPTURE(tls);
+    local_server srv({.tls = tls});
     auto cfg = srv.config();
 
     SECTION("unknown capsule: not_found_error") {

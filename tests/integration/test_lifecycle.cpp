@@ -126,7 +126,9 @@ TEST_CASE("capsules are isolated from each other and from the host", "[lifecycle
 }
 
 TEST_CASE("a foreground command past its timeout is killed", "[lifecycle]") {
-    local_server srv;
+    auto tls = GENERATE(false, true);
+    CAPTURE(tls);
+    local_server srv({.tls = tls});
     wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
         auto cap = co_await capsule::create(c, {.wait = true});
         bool timed_out = false;
@@ -148,7 +150,9 @@ TEST_CASE("a foreground command past its timeout is killed", "[lifecycle]") {
 }
 
 TEST_CASE("pause freezes the capsule's processes and resume continues them", "[lifecycle]") {
-    local_server srv;
+    auto tls = GENERATE(false, true);
+    CAPTURE(tls);
+    local_server srv({.tls = tls});
     wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
         auto cap = co_await capsule::create(c, {.wait = true});
         // A background ticker writing a timestamp (ms) every 50 ms.
@@ -203,7 +207,9 @@ TEST_CASE("pause freezes the capsule's processes and resume continues them", "[l
 }
 
 TEST_CASE("connect binds to an existing capsule and resumes it when paused", "[lifecycle]") {
-    local_server srv;
+    auto tls = GENERATE(false, true);
+    CAPTURE(tls);
+    local_server srv({.tls = tls});
     wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
         auto cap = co_await capsule::create(c, {.wait = true});
         co_await cap.pause();
@@ -226,7 +232,9 @@ TEST_CASE("connect binds to an existing capsule and resumes it when paused", "[l
 }
 
 TEST_CASE("metrics, ping, team stats and usage", "[lifecycle]") {
-    local_server srv;
+    auto tls = GENERATE(false, true);
+    CAPTURE(tls);
+    local_server srv({.tls = tls});
     wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
         auto cap = co_await capsule::create(c, {.vcpus = 2, .memory_mb = 256, .timeout_sec = 0, .wait = true});
         CHECK(cap.info()->vcpus == 2);
@@ -246,7 +254,9 @@ TEST_CASE("metrics, ping, team stats and usage", "[lifecycle]") {
 TEST_CASE("snapshots keep a capsule's files as a template", "[lifecycle][snapshot]") {
     auto answer = GENERATE(std::string("202"), std::string("201"));
     CAPTURE(answer);
-    local_server srv({.extra_args = {"--snapshot-answer", answer}});
+    auto tls = GENERATE(false, true);
+    CAPTURE(tls);
+    local_server srv({.tls = tls, .extra_args = {"--snapshot-answer", answer}});
     wrenn_test::run(srv.config(), [&](wrenn::client c) -> asio::awaitable<void> {
         auto cap = co_await capsule::create(c, {.wait = true});
         {
@@ -288,7 +298,9 @@ TEST_CASE("snapshots keep a capsule's files as a template", "[lifecycle][snapsho
 }
 
 TEST_CASE("with_capsule destroys the capsule also when the body throws", "[lifecycle]") {
-    local_server srv;
+    auto tls = GENERATE(false, true);
+    CAPTURE(tls);
+    local_server srv({.tls = tls});
     wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
         std::string id;
         bool thrown = false;

@@ -11,38 +11,17 @@
 
 #include "canned_server.hpp"
 #include "local_server.hpp"
+#include "expect.hpp"
 #include "run.hpp"
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using namespace asio::experimental::awaitable_operators;
 using wrenn::capsule;
+using wrenn_test::as;
+using wrenn_test::failure_of;
 using wrenn_test::local_server;
 
-namespace {
-template <class F>
-std::exception_ptr failure_of(const wrenn::config& cfg, F op) {
-    try {
-        wrenn_test::run(cfg, op);
-    } catch (...) {
-        return std::current_exception();
-    }
-    return nullptr;
-}
-
-template <class E>
-E as(std::exception_ptr p) {
-    REQUIRE(p);
-    try {
-        std::rethrow_exception(p);
-    } catch (const E& e) {
-        return e;
-    } catch (const std::exception& other) {
-        FAIL("wrong exception type: " << other.what());
-    }
-    throw std::logic_error("unreachable");
-}
-} // namespace
 
 TEST_CASE("TLS: a certificate for another host name is refused", "[tls]") {
     local_server srv({.tls = true, .wrong_host_cert = true});
