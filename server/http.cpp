@@ -74,10 +74,10 @@ asio::awaitable<void> serve(app_state& app, Stream& stream, beast::tcp_stream& r
                              ec == http::error::buffer_overflow;
             // A partial request: answer and close (we cannot resynchronise).
             raw.expires_after(io_timeout);
-            co_await write_answer(stream,
-                                  too_large ? error_answer(413, "too_large", "request too large")
-                                            : error_answer(400, "invalid_request", "malformed HTTP request"),
-                                  11, false, false);
+            // named first: g++ 12 miscompiles `co_await f(c ? aggregate : aggregate)`
+            answer refusal = too_large ? error_answer(413, "too_large", "request too large")
+                                       : error_answer(400, "invalid_request", "malformed HTTP request");
+            co_await write_answer(stream, std::move(refusal), 11, false, false);
             co_return;
         }
         auto& req = parser.get();

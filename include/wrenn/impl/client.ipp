@@ -83,9 +83,11 @@ WRENN_DECL client::pool_figures client::pool() const {
 using detail::http_method;
 
 WRENN_DECL asio::awaitable<capsule_info> capsules_api::create(create_capsule_request req) const {
-    // a coroutine of its own holding the handle by value: the api object may be a temporary
+    // a coroutine of its own holding the handle by value: the api object may be a temporary.
+    // (Requests are named before co_await: g++ 12 mishandles aggregate temporaries there.)
     return [](std::shared_ptr<detail::client_impl> c_, create_capsule_request req) -> asio::awaitable<capsule_info> {
-        auto resp = co_await c_->call(detail::json_post("/v1/capsules", boost::json::value_from(req)));
+        auto http = detail::json_post("/v1/capsules", boost::json::value_from(req));
+        auto resp = co_await c_->call(std::move(http));
         co_return protocol::decode_capsule(resp.body);
     }(c_, std::move(req));
 }
@@ -93,7 +95,8 @@ WRENN_DECL asio::awaitable<capsule_info> capsules_api::create(create_capsule_req
 WRENN_DECL asio::awaitable<std::vector<capsule_info>> capsules_api::list() const {
     // a coroutine of its own holding the handle by value: the api object may be a temporary
     return [](std::shared_ptr<detail::client_impl> c_) -> asio::awaitable<std::vector<capsule_info>> {
-        auto resp = co_await c_->call(detail::bare(http_method::get, "/v1/capsules", true));
+        auto http = detail::bare(http_method::get, "/v1/capsules", true);
+        auto resp = co_await c_->call(std::move(http));
         co_return protocol::decode_capsule_list(resp.body);
     }(c_);
 }
@@ -101,7 +104,8 @@ WRENN_DECL asio::awaitable<std::vector<capsule_info>> capsules_api::list() const
 WRENN_DECL asio::awaitable<capsule_info> capsules_api::get(std::string id) const {
     // a coroutine of its own holding the handle by value: the api object may be a temporary
     return [](std::shared_ptr<detail::client_impl> c_, std::string id) -> asio::awaitable<capsule_info> {
-        auto resp = co_await c_->call(detail::bare(http_method::get, detail::client_impl::capsule_path(id), true));
+        auto http = detail::bare(http_method::get, detail::client_impl::capsule_path(id), true);
+        auto resp = co_await c_->call(std::move(http));
         co_return protocol::decode_capsule(resp.body);
     }(c_, std::move(id));
 }
@@ -109,7 +113,8 @@ WRENN_DECL asio::awaitable<capsule_info> capsules_api::get(std::string id) const
 WRENN_DECL asio::awaitable<void> capsules_api::destroy(std::string id) const {
     // a coroutine of its own holding the handle by value: the api object may be a temporary
     return [](std::shared_ptr<detail::client_impl> c_, std::string id) -> asio::awaitable<void> {
-        co_await c_->call(detail::bare(http_method::del, detail::client_impl::capsule_path(id), true));
+        auto http = detail::bare(http_method::del, detail::client_impl::capsule_path(id), true);
+        co_await c_->call(std::move(http));
     }(c_, std::move(id));
 }
 
@@ -136,7 +141,8 @@ WRENN_DECL asio::awaitable<capsule_info> capsules_api::resume(std::string id) co
 WRENN_DECL asio::awaitable<void> capsules_api::ping(std::string id) const {
     // a coroutine of its own holding the handle by value: the api object may be a temporary
     return [](std::shared_ptr<detail::client_impl> c_, std::string id) -> asio::awaitable<void> {
-        co_await c_->call(detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/ping"), true));
+        auto http = detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/ping"), true);
+        co_await c_->call(std::move(http));
     }(c_, std::move(id));
 }
 
@@ -145,7 +151,8 @@ WRENN_DECL asio::awaitable<capsule_metrics> capsules_api::metrics(std::string id
     return [](std::shared_ptr<detail::client_impl> c_, std::string id, std::string range) -> asio::awaitable<capsule_metrics> {
         auto target = detail::client_impl::capsule_path(id, "/metrics");
         detail::append_query(target, "range", range);
-        auto resp = co_await c_->call(detail::bare(http_method::get, std::move(target), true));
+        auto http = detail::bare(http_method::get, std::move(target), true);
+        auto resp = co_await c_->call(std::move(http));
         co_return protocol::decode_metrics(resp.body);
     }(c_, std::move(id), std::move(range));
 }
@@ -155,7 +162,8 @@ WRENN_DECL asio::awaitable<team_stats> capsules_api::stats(std::string range) co
     return [](std::shared_ptr<detail::client_impl> c_, std::string range) -> asio::awaitable<team_stats> {
         std::string target = "/v1/capsules/stats";
         detail::append_query(target, "range", range);
-        auto resp = co_await c_->call(detail::bare(http_method::get, std::move(target), true));
+        auto http = detail::bare(http_method::get, std::move(target), true);
+        auto resp = co_await c_->call(std::move(http));
         co_return protocol::decode_team_stats(resp.body);
     }(c_, std::move(range));
 }
@@ -166,7 +174,8 @@ WRENN_DECL asio::awaitable<team_usage> capsules_api::usage(std::string from, std
         std::string target = "/v1/capsules/usage";
         detail::append_query(target, "from", from);
         detail::append_query(target, "to", to);
-        auto resp = co_await c_->call(detail::bare(http_method::get, std::move(target), true));
+        auto http = detail::bare(http_method::get, std::move(target), true);
+        auto resp = co_await c_->call(std::move(http));
         co_return protocol::decode_team_usage(resp.body);
     }(c_, std::move(from), std::move(to));
 }
@@ -191,8 +200,8 @@ WRENN_DECL asio::awaitable<command_handle> capsules_api::exec_background(std::st
     return [](std::shared_ptr<detail::client_impl> c_, std::string id, exec_request req) -> asio::awaitable<command_handle> {
         req.background = true;
         req.timeout_sec.reset();
-        auto resp = co_await c_->call(
-            detail::json_post(detail::client_impl::capsule_path(id, "/exec"), boost::json::value_from(req)));
+        auto http = detail::json_post(detail::client_impl::capsule_path(id, "/exec"), boost::json::value_from(req));
+        auto resp = co_await c_->call(std::move(http));
         auto h = protocol::decode_command_handle(resp.body);
         if (h.capsule_id.empty()) h.capsule_id = std::string(id);
         co_return h;
@@ -218,7 +227,8 @@ WRENN_DECL asio::awaitable<std::vector<template_info>> snapshots_api::list(std::
     return [](std::shared_ptr<detail::client_impl> c_, std::string type) -> asio::awaitable<std::vector<template_info>> {
         std::string target = "/v1/snapshots";
         detail::append_query(target, "type", type);
-        auto resp = co_await c_->call(detail::bare(http_method::get, std::move(target), true));
+        auto http = detail::bare(http_method::get, std::move(target), true);
+        auto resp = co_await c_->call(std::move(http));
         co_return protocol::decode_template_list(resp.body);
     }(c_, std::move(type));
 }
@@ -226,7 +236,8 @@ WRENN_DECL asio::awaitable<std::vector<template_info>> snapshots_api::list(std::
 WRENN_DECL asio::awaitable<void> snapshots_api::remove(std::string name) const {
     // a coroutine of its own holding the handle by value: the api object may be a temporary
     return [](std::shared_ptr<detail::client_impl> c_, std::string name) -> asio::awaitable<void> {
-        co_await c_->call(detail::bare(http_method::del, "/v1/snapshots/" + protocol::encode_component(name), true));
+        auto http = detail::bare(http_method::del, "/v1/snapshots/" + protocol::encode_component(name), true);
+        co_await c_->call(std::move(http));
     }(c_, std::move(name));
 }
 
