@@ -4,6 +4,7 @@
 
 #include <wrenn/client.hpp>
 #include <wrenn/commands.hpp>
+#include <wrenn/files.hpp>
 #include <wrenn/detail/config.hpp>
 #include <wrenn/models.hpp>
 
@@ -68,6 +69,7 @@ public:
     std::string get_url(unsigned port) const;
 
     wrenn::commands commands;
+    wrenn::files files;
 
 private:
     boost::asio::awaitable<void> wait_ready_impl(wait_options opts);

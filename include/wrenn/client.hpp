@@ -73,6 +73,11 @@ public:
     boost::asio::awaitable<exec_result> exec(std::string id, exec_request req) const;
     // POST /exec with background = true.
     boost::asio::awaitable<command_handle> exec_background(std::string id, exec_request req) const;
+    // Processes the capsule's agent tracks (background, running, PTYs).
+    boost::asio::awaitable<std::vector<process_info>> processes(std::string id) const;
+    // selector: a pid in decimal, or a tag (WIRE.md §6.2).
+    boost::asio::awaitable<void> kill_process(std::string id, std::string selector,
+                                              kill_signal signal = kill_signal::sigkill) const;
 
 private:
     std::shared_ptr<detail::client_impl> c_;

@@ -122,12 +122,16 @@ struct exec_request {
     std::optional<std::string> cwd{};
 };
 
-// Foreground answer, already decoded: stdout/stderr hold the exact bytes.
+// What a command gave. Foreground: stdout/stderr hold the exact bytes and
+// exit_code is set. Background (`.background = true`): the process keeps
+// running; pid and tag identify it, output is empty and exit_code is -1.
 struct exec_result {
     std::string stdout_text{};
     std::string stderr_text{};
     int exit_code = -1;
     std::optional<std::int64_t> duration_ms{};
+    int pid = 0;            // background only
+    std::string tag{};      // background only
 };
 
 // Background answer (202).
@@ -137,10 +141,28 @@ struct command_handle {
     std::string capsule_id{};
 };
 
+enum class kill_signal { sigkill, sigterm };
+
 struct process_info {
     int pid = 0;
     std::optional<std::string> tag{}, cmd{};
     std::optional<std::vector<std::string>> args{};
+};
+
+// One entry of a directory listing (WIRE.md §10.3).
+struct file_entry {
+    std::string name{};
+    std::string path{};
+    std::string type{};          // "file", "directory", "symlink", "unknown" or newer
+    std::int64_t size = 0;
+    std::uint32_t mode = 0;      // permission bits (some servers send the full st_mode)
+    std::string permissions{};   // e.g. "-rw-r--r--"
+    std::string owner{}, group{};
+    std::int64_t modified_at = 0;  // Unix seconds
+    std::optional<std::string> symlink_target{};
+
+    bool is_dir() const { return type == "directory"; }
+    bool is_file() const { return type == "file"; }
 };
 
 // What POST /v1/snapshots answered: a Template (201, older servers) or the
@@ -167,6 +189,7 @@ WRENN_JSON_CONVERSIONS(team_usage)
 WRENN_JSON_CONVERSIONS(create_capsule_request)
 WRENN_JSON_CONVERSIONS(exec_request)
 WRENN_JSON_CONVERSIONS(process_info)
+WRENN_JSON_CONVERSIONS(file_entry)
 #undef WRENN_JSON_CONVERSIONS
 
 } // namespace wrenn

@@ -16,5 +16,7 @@
 #include <wrenn/impl/http_transport.ipp>
 #include <wrenn/impl/client.ipp>
 #include <wrenn/impl/commands.ipp>
+#include <wrenn/impl/files.ipp>
+#include <wrenn/impl/multipart.ipp>
 #include <wrenn/impl/capsule.ipp>
 #include <wrenn/impl/runner.ipp>

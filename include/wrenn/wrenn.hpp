@@ -7,6 +7,8 @@
 #include <wrenn/models.hpp>
 #include <wrenn/client.hpp>
 #include <wrenn/commands.hpp>
+#include <wrenn/env.hpp>
+#include <wrenn/files.hpp>
 #include <wrenn/capsule.hpp>
 #include <wrenn/sync/client.hpp>
 #include <wrenn/sync/capsule.hpp>

@@ -29,6 +29,8 @@ struct http_request {
     bool idempotent = false;      // may be replayed after a stale keep-alive connection
     std::optional<std::chrono::milliseconds> idle_timeout;   // overrides config
     std::optional<std::chrono::milliseconds> total_timeout;  // overrides config
+    std::string operation;        // for error messages, e.g. "files.read('/x')"
+    bool path_operation = false;  // a 502 "no such file" is a not_found_error
 };
 
 struct http_response {

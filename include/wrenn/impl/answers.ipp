@@ -8,6 +8,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value_to.hpp>
 
+#include <cctype>
 #include <charconv>
 
 namespace wrenn::protocol {
@@ -84,8 +85,16 @@ inline std::string printable_excerpt(std::string_view body) {
 
 } // namespace detail
 
+WRENN_DECL bool says_missing_path(std::string_view message) {
+    std::string m;
+    for (char c : message) m += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto needle : {"no such file", "not found", "does not exist", "status 404"})
+        if (m.find(needle) != std::string::npos) return true;
+    return false;
+}
+
 WRENN_DECL std::exception_ptr make_http_error(unsigned status, std::string_view body,
-                                             std::optional<std::chrono::seconds> retry_after) {
+                                             std::optional<std::chrono::seconds> retry_after, error_context ctx) {
     std::string code, message;
     std::vector<std::string> ids;
     bool json_body = false;
@@ -115,6 +124,8 @@ WRENN_DECL std::exception_ptr make_http_error(unsigned status, std::string_view 
         auto text = detail::printable_excerpt(body);
         message = text.empty() ? "HTTP " + std::to_string(status) : "HTTP " + std::to_string(status) + ": " + text;
     }
+    if (ctx.path_operation && k == detail::kind::agent && says_missing_path(message)) k = detail::kind::not_found;
+    if (!ctx.operation.empty()) message = std::string(ctx.operation) + ": " + message;
     std::string raw(body);
     auto make = [&]<class E>() { return std::make_exception_ptr(E(code, message, status, raw)); };
     switch (k) {
@@ -137,8 +148,8 @@ WRENN_DECL std::exception_ptr make_http_error(unsigned status, std::string_view 
 }
 
 WRENN_DECL void throw_http_error(unsigned status, std::string_view body,
-                                 std::optional<std::chrono::seconds> retry_after) {
-    std::rethrow_exception(make_http_error(status, body, retry_after));
+                                 std::optional<std::chrono::seconds> retry_after, error_context ctx) {
+    std::rethrow_exception(make_http_error(status, body, retry_after, ctx));
 }
 
 WRENN_DECL json::value parse_body(std::string_view body, std::string_view what) {
@@ -255,6 +266,21 @@ WRENN_DECL std::vector<process_info> decode_process_list(std::string_view body) 
     auto* p = wrenn::detail::js::find(v, "processes");
     if (!p) return {};
     return detail::decode_array<process_info>(*p, "list processes");
+}
+
+WRENN_DECL std::vector<file_entry> decode_file_list(std::string_view body) {
+    auto v = parse_body(body, "list files");
+    auto* e = wrenn::detail::js::find(v, "entries");
+    if (!e || e->is_null()) return {};
+    return detail::decode_array<file_entry>(*e, "list files");
+}
+
+WRENN_DECL file_entry decode_make_dir(std::string_view body) {
+    auto v = parse_body(body, "make directory");
+    auto* e = wrenn::detail::js::find(v, "entry");
+    if (!e || !e->is_object())
+        throw protocol_error("unexpected_answer", "The server's answer to make directory has no entry");
+    return json::value_to<file_entry>(*e);
 }
 
 WRENN_DECL exec_request shell_exec_request(std::string_view command) {

@@ -28,8 +28,11 @@ WRENN_DECL client_impl::client_impl(asio::any_io_executor ex, config resolved)
 
 WRENN_DECL asio::awaitable<http_response> client_impl::call(http_request req) {
     req.target = path(req.target);
+    std::string operation = std::move(req.operation);
+    bool path_operation = req.path_operation;
     auto resp = co_await send(transport, std::move(req));
-    if (resp.status >= 400) protocol::throw_http_error(resp.status, resp.body, resp.retry_after);
+    if (resp.status >= 400)
+        protocol::throw_http_error(resp.status, resp.body, resp.retry_after, {operation, path_operation});
     co_return resp;
 }
 
@@ -206,6 +209,25 @@ WRENN_DECL asio::awaitable<command_handle> capsules_api::exec_background(std::st
         if (h.capsule_id.empty()) h.capsule_id = std::string(id);
         co_return h;
     }(c_, std::move(id), std::move(req));
+}
+
+WRENN_DECL asio::awaitable<std::vector<process_info>> capsules_api::processes(std::string id) const {
+    return [](std::shared_ptr<detail::client_impl> c_, std::string id) -> asio::awaitable<std::vector<process_info>> {
+        auto http = detail::bare(http_method::get, detail::client_impl::capsule_path(id, "/processes"), true);
+        auto resp = co_await c_->call(std::move(http));
+        co_return protocol::decode_process_list(resp.body);
+    }(c_, std::move(id));
+}
+
+WRENN_DECL asio::awaitable<void> capsules_api::kill_process(std::string id, std::string selector,
+                                                           kill_signal signal) const {
+    auto target = detail::client_impl::capsule_path(id, "/processes/" + protocol::encode_component(selector));
+    detail::append_query(target, "signal", signal == kill_signal::sigterm ? "SIGTERM" : "SIGKILL");
+    auto http = detail::bare(http_method::del, std::move(target), true);
+    http.operation = "kill process '" + selector + "'";
+    return [](std::shared_ptr<detail::client_impl> c_, detail::http_request http) -> asio::awaitable<void> {
+        co_await c_->call(std::move(http));
+    }(c_, std::move(http));
 }
 
 // ---- snapshots ----

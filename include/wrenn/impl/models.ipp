@@ -263,4 +263,36 @@ WRENN_DECL process_info tag_invoke(json::value_to_tag<process_info>, const json:
     return p;
 }
 
+WRENN_DECL void tag_invoke(json::value_from_tag, json::value& jv, const file_entry& e) {
+    json::object o;
+    o["name"] = e.name;
+    o["path"] = e.path;
+    o["type"] = e.type;
+    o["size"] = e.size;
+    o["mode"] = e.mode;
+    o["permissions"] = e.permissions;
+    o["owner"] = e.owner;
+    o["group"] = e.group;
+    o["modified_at"] = e.modified_at;
+    if (e.symlink_target) o["symlink_target"] = *e.symlink_target;
+    jv = std::move(o);
+}
+
+WRENN_DECL file_entry tag_invoke(json::value_to_tag<file_entry>, const json::value& v) {
+    using namespace detail::js;
+    file_entry e;
+    e.name = str(v, "name");
+    e.path = str(v, "path");
+    e.type = str(v, "type");
+    e.size = i64(v, "size");
+    auto mode = opt_int(v, "mode");
+    e.mode = mode && *mode >= 0 && *mode <= UINT32_MAX ? static_cast<std::uint32_t>(*mode) : 0;
+    e.permissions = str(v, "permissions");
+    e.owner = str(v, "owner");
+    e.group = str(v, "group");
+    e.modified_at = i64(v, "modified_at");
+    e.symlink_target = opt_str(v, "symlink_target");
+    return e;
+}
+
 } // namespace wrenn

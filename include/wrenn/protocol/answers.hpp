@@ -19,13 +19,26 @@ namespace wrenn::protocol {
 // by the server). nullopt when absent or unparsable.
 WRENN_DECL std::optional<std::chrono::seconds> parse_retry_after(std::string_view value);
 
+// What the failed call was about, to make its error say so.
+struct error_context {
+    std::string_view operation{};  // e.g. "files.read('/app/x')": prefixed to the message
+    // A file operation: the server's 502 for a missing path (WIRE.md §16.2)
+    // becomes not_found_error.
+    bool path_operation = false;
+};
+
 // Builds the exception for a >= 400 answer: by error code first, then by
 // HTTP status; non-JSON bodies become internal_error (or the status class).
 WRENN_DECL std::exception_ptr make_http_error(unsigned status, std::string_view body,
-                                             std::optional<std::chrono::seconds> retry_after = {});
+                                             std::optional<std::chrono::seconds> retry_after = {},
+                                             error_context ctx = {});
 
 [[noreturn]] WRENN_DECL void throw_http_error(unsigned status, std::string_view body,
-                                              std::optional<std::chrono::seconds> retry_after = {});
+                                              std::optional<std::chrono::seconds> retry_after = {},
+                                              error_context ctx = {});
+
+// Whether a server message says a path does not exist.
+WRENN_DECL bool says_missing_path(std::string_view message);
 
 // Parses a JSON body (trailing whitespace allowed); throws protocol_error
 // naming `what` on malformed JSON.
@@ -45,6 +58,8 @@ WRENN_DECL snapshot_result decode_snapshot_created(unsigned status, std::string_
 WRENN_DECL exec_result decode_exec_result(std::string_view body);
 WRENN_DECL command_handle decode_command_handle(std::string_view body);
 WRENN_DECL std::vector<process_info> decode_process_list(std::string_view body);
+WRENN_DECL std::vector<file_entry> decode_file_list(std::string_view body);
+WRENN_DECL file_entry decode_make_dir(std::string_view body);
 
 // The body of POST /v1/capsules/{id}/exec for commands.run: the user's shell
 // string wrapped in /bin/sh -c (WIRE.md §5.1).

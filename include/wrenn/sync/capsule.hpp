@@ -11,12 +11,36 @@ class commands {
 public:
     commands(std::shared_ptr<sync::runner> r, wrenn::commands c) : r_(std::move(r)), c_(std::move(c)) {}
     command_result run(std::string cmd, run_options opts = {}) const {
-        return r_->run(c_.run(std::move(cmd), std::move(opts)));
+        return r_->run(c_.run(std::move(cmd), opts));
+    }
+    std::vector<process_info> list() const { return r_->run(c_.list()); }
+    void kill(int pid, kill_signal signal = kill_signal::sigkill) const { r_->run(c_.kill(pid, signal)); }
+    void kill(std::string tag, kill_signal signal = kill_signal::sigkill) const {
+        r_->run(c_.kill(std::move(tag), signal));
     }
 
 private:
     std::shared_ptr<sync::runner> r_;
     wrenn::commands c_;
+};
+
+class files {
+public:
+    files(std::shared_ptr<sync::runner> r, wrenn::files f) : r_(std::move(r)), f_(std::move(f)) {}
+    std::string read(std::string path) const { return r_->run(f_.read(std::move(path))); }
+    std::vector<std::uint8_t> read_bytes(std::string path) const { return r_->run(f_.read_bytes(std::move(path))); }
+    void write(std::string path, std::string_view data) const { r_->run(f_.write(std::move(path), data)); }
+    void write(std::string path, std::span<const std::uint8_t> data) const { r_->run(f_.write(std::move(path), data)); }
+    std::vector<file_entry> list(std::string path, unsigned depth = 1) const {
+        return r_->run(f_.list(std::move(path), depth));
+    }
+    bool exists(std::string path) const { return r_->run(f_.exists(std::move(path))); }
+    file_entry make_dir(std::string path) const { return r_->run(f_.make_dir(std::move(path))); }
+    void remove(std::string path) const { r_->run(f_.remove(std::move(path))); }
+
+private:
+    std::shared_ptr<sync::runner> r_;
+    wrenn::files f_;
 };
 
 class capsule {
@@ -33,7 +57,8 @@ public:
     }
 
     capsule(const client& c, wrenn::capsule inner)
-        : commands(c.shared_runner(), inner.commands), r_(c.shared_runner()), cap_(std::move(inner)) {}
+        : commands(c.shared_runner(), inner.commands), files(c.shared_runner(), inner.files), r_(c.shared_runner()),
+          cap_(std::move(inner)) {}
 
     const std::string& id() const noexcept { return cap_.id(); }
     const std::optional<capsule_info>& info() const noexcept { return cap_.info(); }
@@ -54,6 +79,7 @@ public:
     wrenn::capsule& async() noexcept { return cap_; }
 
     sync::commands commands;
+    sync::files files;
 
 private:
     std::shared_ptr<sync::runner> r_;

@@ -1,0 +1,140 @@
+#pragma once
+
+#include <wrenn/detail/client_impl.hpp>
+#include <wrenn/error.hpp>
+#include <wrenn/files.hpp>
+#include <wrenn/protocol/answers.hpp>
+#include <wrenn/protocol/multipart.hpp>
+
+#include <boost/json/serialize.hpp>
+
+namespace wrenn {
+
+namespace asio = boost::asio;
+
+namespace detail {
+
+inline std::string quoted_op(std::string_view op, std::string_view path) {
+    std::string s(op);
+    s += "('";
+    s += path;
+    s += "')";
+    return s;
+}
+
+// POST /v1/capsules/{id}/files/<what> with {"path": path, ...}.
+inline http_request path_request(std::string_view capsule_id, std::string_view what, std::string_view op,
+                                 const std::string& path, boost::json::object extra = {}) {
+    extra["path"] = path;
+    http_request r;
+    r.method = http_method::post;
+    r.target = client_impl::capsule_path(capsule_id, std::string("/files/") + std::string(what));
+    r.body = boost::json::serialize(extra);
+    r.content_type = "application/json";
+    r.operation = quoted_op(op, path);
+    r.path_operation = true;
+    return r;
+}
+
+inline asio::awaitable<std::string> send_for_body(std::shared_ptr<client_impl> c, http_request req) {
+    auto resp = co_await c->call(std::move(req));
+    co_return std::move(resp.body);
+}
+
+inline asio::awaitable<void> send_only(std::shared_ptr<client_impl> c, http_request req) {
+    co_await c->call(std::move(req));
+}
+
+// dirname / basename with trailing slashes ignored; "/" has no parent.
+inline std::pair<std::string, std::string> split_path(std::string path) {
+    while (path.size() > 1 && path.back() == '/') path.pop_back();
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos) return {".", path};
+    if (slash == 0) return {"/", path.substr(1)};
+    return {path.substr(0, slash), path.substr(slash + 1)};
+}
+
+} // namespace detail
+
+WRENN_DECL asio::awaitable<std::string> files::read(std::string path) const {
+    return detail::send_for_body(c_, detail::path_request(id_, "read", "files.read", path));
+}
+
+WRENN_DECL asio::awaitable<std::vector<std::uint8_t>> files::read_bytes(std::string path) const {
+    return [](asio::awaitable<std::string> text) -> asio::awaitable<std::vector<std::uint8_t>> {
+        auto s = co_await std::move(text);
+        co_return std::vector<std::uint8_t>(s.begin(), s.end());
+    }(detail::send_for_body(c_, detail::path_request(id_, "read", "files.read_bytes", path)));
+}
+
+WRENN_DECL asio::awaitable<void> files::write(std::string path, std::string_view data) const {
+    auto frame = protocol::make_upload_frame(path);
+    detail::http_request r;
+    r.method = detail::http_method::post;
+    r.target = detail::client_impl::capsule_path(id_, "/files/write");
+    r.content_type = frame.content_type();
+    r.body.reserve(frame.head.size() + data.size() + frame.tail.size());
+    r.body = std::move(frame.head);
+    r.body += data;
+    r.body += frame.tail;
+    r.operation = detail::quoted_op("files.write", path);
+    r.path_operation = true;
+    return detail::send_only(c_, std::move(r));
+}
+
+WRENN_DECL asio::awaitable<void> files::write(std::string path, std::span<const std::uint8_t> data) const {
+    return write(std::move(path), std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
+}
+
+WRENN_DECL asio::awaitable<std::vector<file_entry>> files::list(std::string path, unsigned depth) const {
+    auto req = detail::path_request(id_, "list", "files.list", path, {{"depth", depth == 0 ? 1u : depth}});
+    return [](std::shared_ptr<detail::client_impl> c, detail::http_request req) -> asio::awaitable<std::vector<file_entry>> {
+        auto resp = co_await c->call(std::move(req));
+        co_return protocol::decode_file_list(resp.body);
+    }(c_, std::move(req));
+}
+
+WRENN_DECL asio::awaitable<bool> files::exists(std::string path) const {
+    // No endpoint: list the parent and look for the name (WIRE.md §10.4). A
+    // missing parent answers 404 or 502: the path does not exist either.
+    return [](files self, std::string path) -> asio::awaitable<bool> {
+        auto [parent, name] = detail::split_path(path);
+        std::vector<file_entry> entries;
+        try {
+            entries = co_await self.list(parent, 1);
+        } catch (const not_found_error&) {
+            co_return false;
+        } catch (const agent_error&) {
+            co_return false;
+        }
+        if (name.empty() || name == "/") co_return true;  // "/" itself
+        for (auto& e : entries)
+            if (e.name == name) co_return true;
+        co_return false;
+    }(*this, std::move(path));
+}
+
+WRENN_DECL asio::awaitable<file_entry> files::make_dir(std::string path) const {
+    return [](files self, std::shared_ptr<detail::client_impl> c, detail::http_request req,
+              std::string path) -> asio::awaitable<file_entry> {
+        std::exception_ptr conflict;
+        try {
+            auto resp = co_await c->call(std::move(req));
+            co_return protocol::decode_make_dir(resp.body);
+        } catch (const conflict_error& e) {
+            if (e.code() != "conflict") throw;
+            conflict = std::current_exception();
+        }
+        // Already there: answer its entry, as if we had made it (idempotent).
+        auto [parent, name] = detail::split_path(path);
+        for (auto& e : co_await self.list(parent, 1))
+            if (e.name == name && e.is_dir()) co_return e;
+        std::rethrow_exception(conflict);
+    }(*this, c_, detail::path_request(id_, "mkdir", "files.make_dir", path), path);
+}
+
+WRENN_DECL asio::awaitable<void> files::remove(std::string path) const {
+    return detail::send_only(c_, detail::path_request(id_, "remove", "files.remove", path));
+}
+
+} // namespace wrenn
