@@ -5,9 +5,20 @@
 #include <wrenn/detail/config.hpp>
 #include <wrenn/models.hpp>
 
+#include <wrenn/detail/http.hpp>
+
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <span>
 #include <string>
@@ -19,6 +30,30 @@ namespace wrenn {
 namespace detail {
 class client_impl;
 }
+
+struct transfer_progress {
+    std::uint64_t done = 0;                  // bytes of the file moved so far
+    std::optional<std::uint64_t> total{};    // when known
+};
+using progress_callback = std::function<void(const transfer_progress&)>;
+
+// Where an upload's bytes come from: each call gives the next piece; an empty
+// string ends the file. A coroutine, so it may await its own I/O.
+using chunk_source = std::function<boost::asio::awaitable<std::string>()>;
+
+// A download read piece by piece, in constant memory.
+class file_download {
+public:
+    explicit file_download(detail::http_body_stream s) : s_(std::move(s)) {}
+    // The next bytes (valid until the next call); empty once the file is done.
+    boost::asio::awaitable<std::string_view> next();
+    std::uint64_t done() const noexcept { return done_; }
+    std::optional<std::uint64_t> total() const { return s_.content_length(); }
+
+private:
+    detail::http_body_stream s_;
+    std::uint64_t done_ = 0;
+};
 
 class files {
 public:
@@ -46,10 +81,60 @@ public:
     // Removes a file or a whole directory tree.
     boost::asio::awaitable<void> remove(std::string path) const;
 
+    // Streaming upload, in constant memory whatever the size, from a chunk
+    // source, a local file, or any Asio AsyncReadStream. `progress` is called
+    // after every piece. A failed upload is not retried (the source is spent).
+    boost::asio::awaitable<void> upload_stream(std::string path, chunk_source source, progress_callback progress = {},
+                                               std::optional<std::uint64_t> total = {}) const;
+    boost::asio::awaitable<void> upload_stream(std::string path, std::filesystem::path local,
+                                               progress_callback progress = {}) const;
+    template <class AsyncReadStream>
+        requires requires { typename AsyncReadStream::executor_type; }
+    boost::asio::awaitable<void> upload_stream(std::string path, AsyncReadStream& stream,
+                                               progress_callback progress = {}) const;
+
+    // Streaming download: piece by piece (`co_await d.next()`), into a local
+    // file, or into any Asio AsyncWriteStream. Returns the bytes written.
+    boost::asio::awaitable<file_download> download_stream(std::string path) const;
+    boost::asio::awaitable<std::uint64_t> download_stream(std::string path, std::filesystem::path local,
+                                                          progress_callback progress = {}) const;
+    template <class AsyncWriteStream>
+        requires requires { typename AsyncWriteStream::executor_type; }
+    boost::asio::awaitable<std::uint64_t> download_stream(std::string path, AsyncWriteStream& stream,
+                                                          progress_callback progress = {}) const;
+
 private:
     std::shared_ptr<detail::client_impl> c_;
     std::string id_;
 };
+
+// ---- templates: adapt Asio streams to the chunk interfaces ----
+template <class AsyncReadStream>
+    requires requires { typename AsyncReadStream::executor_type; }
+boost::asio::awaitable<void> files::upload_stream(std::string path, AsyncReadStream& stream,
+                                                  progress_callback progress) const {
+    chunk_source source = [&stream]() -> boost::asio::awaitable<std::string> {
+        std::string buf(64 * 1024, '\0');
+        auto [ec, n] = co_await stream.async_read_some(boost::asio::buffer(buf),
+                                                       boost::asio::as_tuple(boost::asio::use_awaitable));
+        if (ec && ec != boost::asio::error::eof) throw boost::system::system_error(ec);
+        buf.resize(n);
+        co_return buf;  // empty at the end of the stream
+    };
+    return upload_stream(std::move(path), std::move(source), std::move(progress));
+}
+
+template <class AsyncWriteStream>
+    requires requires { typename AsyncWriteStream::executor_type; }
+boost::asio::awaitable<std::uint64_t> files::download_stream(std::string path, AsyncWriteStream& stream,
+                                                             progress_callback progress) const {
+    auto d = co_await download_stream(std::move(path));
+    for (auto piece = co_await d.next(); !piece.empty(); piece = co_await d.next()) {
+        co_await boost::asio::async_write(stream, boost::asio::buffer(piece), boost::asio::use_awaitable);
+        if (progress) progress({d.done(), d.total()});
+    }
+    co_return d.done();
+}
 
 } // namespace wrenn
 

@@ -24,6 +24,10 @@ public:
     // Sends to BASE + path; returns the answer when status < 400, throws the
     // mapped wrenn::error otherwise.
     boost::asio::awaitable<http_response> call(http_request req);
+    // The same with a body streamed from `chunks`.
+    boost::asio::awaitable<http_response> call_streaming(http_request head, body_chunks chunks);
+    // The same, but the answer's body is left to read piece by piece.
+    boost::asio::awaitable<http_body_stream> open(http_request req);
 
     std::string path(std::string_view p) const { return protocol::join_path(base, p); }
     static std::string capsule_path(std::string_view id, std::string_view rest = {});

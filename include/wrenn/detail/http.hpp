@@ -11,6 +11,9 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string_view>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +62,38 @@ WRENN_DECL std::shared_ptr<http_transport> make_http_transport(boost::asio::any_
 // Sends one request and reads the whole answer. Throws transport_error,
 // timeout_error or boost::system::system_error(operation_aborted) on cancel.
 WRENN_DECL boost::asio::awaitable<http_response> send(std::shared_ptr<http_transport> t, http_request req);
+
+// A request body produced piece by piece: each call gives the next bytes; an
+// empty string ends the body. Sent with chunked transfer-encoding.
+using body_chunks = std::function<boost::asio::awaitable<std::string>()>;
+
+// Sends `head` (its body ignored) with the body from `chunks`. Never replayed.
+WRENN_DECL boost::asio::awaitable<http_response> send_streaming(std::shared_ptr<http_transport> t, http_request head,
+                                                               body_chunks chunks);
+
+// An answer whose body is read piece by piece, in constant memory. Holds its
+// connection until the body is complete (then it goes back to the pool) or
+// the stream is destroyed (then it is closed).
+class http_body_stream {
+public:
+    struct state;
+    explicit http_body_stream(std::unique_ptr<state> s);
+    http_body_stream(http_body_stream&&) noexcept;
+    http_body_stream& operator=(http_body_stream&&) noexcept;
+    ~http_body_stream();
+
+    unsigned status() const;
+    std::optional<std::uint64_t> content_length() const;
+    std::optional<std::chrono::seconds> retry_after() const;
+    // The next bytes of the body (valid until the next call); empty at the end.
+    boost::asio::awaitable<std::string_view> next();
+
+private:
+    std::unique_ptr<state> s_;
+};
+
+WRENN_DECL boost::asio::awaitable<http_body_stream> open_body_stream(std::shared_ptr<http_transport> t,
+                                                                    http_request req);
 
 // Pool statistics, for tests and observability.
 struct pool_stats {

@@ -36,6 +36,31 @@ WRENN_DECL asio::awaitable<http_response> client_impl::call(http_request req) {
     co_return resp;
 }
 
+WRENN_DECL asio::awaitable<http_response> client_impl::call_streaming(http_request head, body_chunks chunks) {
+    head.target = path(head.target);
+    std::string operation = head.operation;
+    bool path_operation = head.path_operation;
+    auto resp = co_await send_streaming(transport, std::move(head), std::move(chunks));
+    if (resp.status >= 400)
+        protocol::throw_http_error(resp.status, resp.body, resp.retry_after, {operation, path_operation});
+    co_return resp;
+}
+
+WRENN_DECL asio::awaitable<http_body_stream> client_impl::open(http_request req) {
+    req.target = path(req.target);
+    std::string operation = req.operation;
+    bool path_operation = req.path_operation;
+    auto stream = co_await open_body_stream(transport, std::move(req));
+    if (stream.status() >= 400) {
+        std::string body;  // an error envelope: small, but bounded anyway
+        for (auto piece = co_await stream.next(); !piece.empty() && body.size() < (1u << 20);
+             piece = co_await stream.next())
+            body += piece;
+        protocol::throw_http_error(stream.status(), body, stream.retry_after(), {operation, path_operation});
+    }
+    co_return stream;
+}
+
 WRENN_DECL std::string client_impl::capsule_path(std::string_view id, std::string_view rest) {
     std::string p = "/v1/capsules/" + protocol::encode_component(id);
     p += rest;

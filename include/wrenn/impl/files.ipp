@@ -8,6 +8,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <fstream>
+
 namespace wrenn {
 
 namespace asio = boost::asio;
@@ -135,6 +137,99 @@ WRENN_DECL asio::awaitable<file_entry> files::make_dir(std::string path) const {
 
 WRENN_DECL asio::awaitable<void> files::remove(std::string path) const {
     return detail::send_only(c_, detail::path_request(id_, "remove", "files.remove", path));
+}
+
+WRENN_DECL asio::awaitable<std::string_view> file_download::next() {
+    auto piece = co_await s_.next();
+    done_ += piece.size();
+    co_return piece;
+}
+
+WRENN_DECL asio::awaitable<void> files::upload_stream(std::string path, chunk_source source,
+                                                      progress_callback progress,
+                                                      std::optional<std::uint64_t> total) const {
+    auto frame = protocol::make_upload_frame(path);
+    detail::http_request head;
+    head.method = detail::http_method::post;
+    head.target = detail::client_impl::capsule_path(id_, "/files/stream/write");
+    head.content_type = frame.content_type();
+    head.operation = detail::quoted_op("files.upload_stream", path);
+    head.path_operation = true;
+    // The multipart head, then the source's pieces, then the tail, then "".
+    struct feed {
+        protocol::multipart_frame frame;
+        chunk_source source;
+        progress_callback progress;
+        std::optional<std::uint64_t> total;
+        std::uint64_t done = 0;
+        int stage = 0;  // 0 head, 1 data, 2 tail, 3 end
+    };
+    auto st = std::make_shared<feed>(feed{std::move(frame), std::move(source), std::move(progress), total});
+    detail::body_chunks chunks = [st]() -> asio::awaitable<std::string> {
+        switch (st->stage) {
+        case 0: st->stage = 1; co_return std::move(st->frame.head);
+        case 1: {
+            auto piece = co_await st->source();
+            if (!piece.empty()) {
+                st->done += piece.size();
+                if (st->progress) st->progress({st->done, st->total});
+                co_return piece;
+            }
+            st->stage = 3;
+            co_return std::move(st->frame.tail);
+        }
+        default: co_return std::string{};
+        }
+    };
+    return [](std::shared_ptr<detail::client_impl> c, detail::http_request head,
+              detail::body_chunks chunks) -> asio::awaitable<void> {
+        co_await c->call_streaming(std::move(head), std::move(chunks));
+    }(c_, std::move(head), std::move(chunks));
+}
+
+WRENN_DECL asio::awaitable<void> files::upload_stream(std::string path, std::filesystem::path local,
+                                                      progress_callback progress) const {
+    std::error_code ec;
+    auto size = std::filesystem::file_size(local, ec);
+    auto in = std::make_shared<std::ifstream>(local, std::ios::binary);
+    if (ec || !*in)
+        throw usage_error("unreadable_file", "files.upload_stream: cannot read local file '" + local.string() +
+                                                 "'" + (ec ? ": " + ec.message() : std::string{}));
+    chunk_source source = [in, local]() -> asio::awaitable<std::string> {
+        std::string buf(64 * 1024, '\0');
+        in->read(buf.data(), static_cast<std::streamsize>(buf.size()));
+        if (in->bad()) throw usage_error("unreadable_file", "files.upload_stream: reading '" + local.string() + "' failed");
+        buf.resize(static_cast<std::size_t>(in->gcount()));
+        co_return buf;
+    };
+    return upload_stream(std::move(path), std::move(source), std::move(progress), size);
+}
+
+WRENN_DECL asio::awaitable<file_download> files::download_stream(std::string path) const {
+    auto req = detail::path_request(id_, "stream/read", "files.download_stream", path);
+    return [](std::shared_ptr<detail::client_impl> c, detail::http_request req) -> asio::awaitable<file_download> {
+        co_return file_download(co_await c->open(std::move(req)));
+    }(c_, std::move(req));
+}
+
+WRENN_DECL asio::awaitable<std::uint64_t> files::download_stream(std::string path, std::filesystem::path local,
+                                                                 progress_callback progress) const {
+    return [](files self, std::string path, std::filesystem::path local,
+              progress_callback progress) -> asio::awaitable<std::uint64_t> {
+        auto d = co_await self.download_stream(path);
+        std::ofstream out(local, std::ios::binary | std::ios::trunc);
+        if (!out)
+            throw usage_error("unwritable_file",
+                              "files.download_stream: cannot write local file '" + local.string() + "'");
+        for (auto piece = co_await d.next(); !piece.empty(); piece = co_await d.next()) {
+            out.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+            if (!out)
+                throw usage_error("unwritable_file",
+                                  "files.download_stream: writing '" + local.string() + "' failed (disk full?)");
+            if (progress) progress({d.done(), d.total()});
+        }
+        co_return d.done();
+    }(*this, std::move(path), std::move(local), std::move(progress));
 }
 
 } // namespace wrenn

@@ -7,6 +7,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -17,6 +18,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -86,9 +90,13 @@ public:
     }
 
     asio::awaitable<http_response> send(http_request req);
+    asio::awaitable<http_response> send_streaming(http_request head, body_chunks chunks);
+    asio::awaitable<http_body_stream> open_body_stream(http_request req);
     pool_stats stats() const { return {open_, idle_.size(), waiters_.size(), created_}; }
+    // Turns a Beast/Asio failure into the SDK's typed error (cancellation stays as is).
+    [[noreturn]] void fail(const boost::system::system_error& e, const http_request& req, clock::time_point deadline,
+                           const char* phase) const;
 
-private:
     // Returns a connection to the pool (or drops it) and wakes one waiter.
     void release(std::unique_ptr<http_connection> c, bool reusable) {
         if (reusable && c) {
@@ -105,6 +113,7 @@ private:
         }
     }
 
+public:
     struct lease {
         http_transport* owner;
         std::unique_ptr<http_connection> conn;
@@ -117,6 +126,7 @@ private:
         }
     };
 
+private:
     static bool still_open(http_connection& c, std::chrono::milliseconds max_idle) {
         if (clock::now() - c.idle_since > max_idle) return false;
         char b;
@@ -132,9 +142,23 @@ private:
     asio::awaitable<http_response> exchange(Stream& stream, http_connection& c, const http_request& req,
                                             clock::time_point deadline, std::chrono::milliseconds idle,
                                             exchange_state& st);
+    template <class Stream>
+    asio::awaitable<http_response> read_answer(Stream& stream, http_connection& c, clock::time_point deadline,
+                                               std::chrono::milliseconds idle, exchange_state& st);
+    template <class Stream>
+    asio::awaitable<void> write_chunked(Stream& stream, http_connection& c, const http_request& head,
+                                        body_chunks& chunks, clock::time_point deadline,
+                                        std::chrono::milliseconds idle);
+    template <class Body>
+    void fill_head(http::request<Body>& r, const http_request& req) const;
+    struct limits {
+        clock::time_point deadline;
+        std::chrono::milliseconds idle;
+    };
+    limits limits_for(const http_request& req) const;
 
-    [[noreturn]] void fail(const boost::system::system_error& e, const http_request& req, clock::time_point deadline,
-                           const char* phase) const;
+    friend struct http_body_stream::state;
+
 
     asio::any_io_executor ex_;
     transport_settings s_;
@@ -269,19 +293,32 @@ inline asio::awaitable<http_transport::lease> http_transport::acquire(clock::tim
     }
 }
 
-template <class Stream>
-asio::awaitable<http_response> http_transport::exchange(Stream& stream, http_connection& c, const http_request& req,
-                                                        clock::time_point deadline, std::chrono::milliseconds idle,
-                                                        exchange_state& st) {
-    http::request<http::string_body> r{http::string_to_verb(to_string(req.method)), req.target, 11};
+template <class Body>
+void http_transport::fill_head(http::request<Body>& r, const http_request& req) const {
+    r.method(http::string_to_verb(to_string(req.method)));
+    r.target(req.target);
+    r.version(11);
     r.set(http::field::host, host_header_);
     r.set(http::field::user_agent, user_agent_);
     r.set(http::field::accept, "application/json");
     if (!s_.api_key.empty()) r.set("X-API-Key", s_.api_key);
-    if (!req.content_type.empty()) {
-        r.set(http::field::content_type, req.content_type);
-        r.body() = req.body;
-    }
+    if (!req.content_type.empty()) r.set(http::field::content_type, req.content_type);
+}
+
+inline http_transport::limits http_transport::limits_for(const http_request& req) const {
+    auto total = req.total_timeout.value_or(s_.timeouts.total);
+    auto idle = req.idle_timeout.value_or(s_.timeouts.idle);
+    if (idle.count() <= 0) idle = std::chrono::hours(24 * 365);
+    return {total.count() > 0 ? clock::now() + total : clock::time_point::max(), idle};
+}
+
+template <class Stream>
+asio::awaitable<http_response> http_transport::exchange(Stream& stream, http_connection& c, const http_request& req,
+                                                        clock::time_point deadline, std::chrono::milliseconds idle,
+                                                        exchange_state& st) {
+    http::request<http::string_body> r;
+    fill_head(r, req);
+    if (!req.content_type.empty()) r.body() = req.body;
     r.prepare_payload();
     if (req.method == http_method::post && req.content_type.empty()) r.content_length(0);
 
@@ -289,7 +326,13 @@ asio::awaitable<http_response> http_transport::exchange(Stream& stream, http_con
     st.write_failed = true;
     co_await http::async_write(stream, r, asio::use_awaitable);
     st.write_failed = false;
+    co_return co_await read_answer(stream, c, deadline, idle, st);
+}
 
+template <class Stream>
+asio::awaitable<http_response> http_transport::read_answer(Stream& stream, http_connection& c,
+                                                           clock::time_point deadline, std::chrono::milliseconds idle,
+                                                           exchange_state& st) {
     http::response_parser<http::string_body> p;
     p.header_limit(64 * 1024);
     p.body_limit(512ull * 1024 * 1024);
@@ -309,12 +352,52 @@ asio::awaitable<http_response> http_transport::exchange(Stream& stream, http_con
     co_return out;
 }
 
+template <class Stream>
+asio::awaitable<void> http_transport::write_chunked(Stream& stream, http_connection& c, const http_request& head,
+                                                    body_chunks& chunks, clock::time_point deadline,
+                                                    std::chrono::milliseconds idle) {
+    http::request<http::empty_body> r;
+    fill_head(r, head);
+    r.chunked(true);
+    http::request_serializer<http::empty_body> sr(r);
+    c.tcp().expires_at(earlier(deadline, idle));
+    co_await http::async_write_header(stream, sr, asio::use_awaitable);
+    for (;;) {
+        // The source may take its time (it is the user's): no idle limit while we wait for it.
+        c.tcp().expires_never();
+        std::string chunk = co_await chunks();
+        c.tcp().expires_at(earlier(deadline, idle));
+        if (chunk.empty()) break;
+        co_await asio::async_write(stream, http::make_chunk(asio::buffer(chunk)), asio::use_awaitable);
+    }
+    co_await asio::async_write(stream, http::make_chunk_last(), asio::use_awaitable);
+}
+
+inline asio::awaitable<http_response> http_transport::send_streaming(http_request head, body_chunks chunks) {
+    auto self = shared_from_this();
+    auto [deadline, idle] = limits_for(head);
+    bool reused = false;
+    auto l = co_await acquire(deadline, false, reused);
+    exchange_state st;
+    try {
+        http_response resp;
+        if (l.conn->tls) {
+            co_await write_chunked(*l.conn->tls, *l.conn, head, chunks, deadline, idle);
+            resp = co_await read_answer(*l.conn->tls, *l.conn, deadline, idle, st);
+        } else {
+            co_await write_chunked(*l.conn->plain, *l.conn, head, chunks, deadline, idle);
+            resp = co_await read_answer(*l.conn->plain, *l.conn, deadline, idle, st);
+        }
+        l.reusable = st.keep_alive;
+        co_return resp;
+    } catch (const boost::system::system_error& e) {
+        fail(e, head, deadline, "streaming the request body");
+    }
+}
+
 inline asio::awaitable<http_response> http_transport::send(http_request req) {
     auto self = shared_from_this();  // keep the pool alive for the whole request
-    auto total = req.total_timeout.value_or(s_.timeouts.total);
-    auto idle = req.idle_timeout.value_or(s_.timeouts.idle);
-    auto deadline = total.count() > 0 ? clock::now() + total : clock::time_point::max();
-    if (idle.count() <= 0) idle = std::chrono::hours(24 * 365);
+    auto [deadline, idle] = limits_for(req);
 
     for (int attempt = 0;; ++attempt) {
         bool reused = false;
@@ -340,6 +423,112 @@ inline asio::awaitable<http_response> http_transport::send(http_request req) {
             if (!stale) fail(e, req, deadline, st.write_failed ? "sending the request" : "reading the answer");
         }
     }
+}
+
+struct http_body_stream::state {
+    std::shared_ptr<http_transport> transport;
+    http_transport::lease lease;
+    http::response_parser<http::buffer_body> parser;
+    std::unique_ptr<char[]> buf{new char[64 * 1024]};
+    clock::time_point deadline;
+    std::chrono::milliseconds idle;
+    http_request req;  // for error messages
+
+    state(std::shared_ptr<http_transport> t, http_transport::lease l)
+        : transport(std::move(t)), lease(std::move(l)) {
+        parser.header_limit(64 * 1024);
+        parser.body_limit(boost::none);  // any size: it is streamed
+    }
+
+    template <class Stream>
+    asio::awaitable<std::size_t> read_some(Stream& stream) {
+        auto& body = parser.get().body();
+        body.data = buf.get();
+        body.size = 64 * 1024;
+        lease.conn->tcp().expires_at(earlier(deadline, idle));
+        auto [ec, n] = co_await http::async_read_some(stream, lease.conn->buffer, parser,
+                                                      asio::as_tuple(asio::use_awaitable));
+        (void)n;
+        if (ec && ec != http::error::need_buffer) throw boost::system::system_error(ec);
+        co_return 64 * 1024 - body.size;
+    }
+
+    template <class Stream>
+    asio::awaitable<void> read_head(Stream& stream) {
+        lease.conn->tcp().expires_at(earlier(deadline, idle));
+        co_await http::async_read_header(stream, lease.conn->buffer, parser, asio::use_awaitable);
+    }
+};
+
+WRENN_DECL http_body_stream::http_body_stream(std::unique_ptr<state> s) : s_(std::move(s)) {}
+WRENN_DECL http_body_stream::http_body_stream(http_body_stream&&) noexcept = default;
+WRENN_DECL http_body_stream& http_body_stream::operator=(http_body_stream&&) noexcept = default;
+WRENN_DECL http_body_stream::~http_body_stream() = default;
+
+WRENN_DECL unsigned http_body_stream::status() const { return s_->parser.get().result_int(); }
+
+WRENN_DECL std::optional<std::uint64_t> http_body_stream::content_length() const {
+    auto n = s_->parser.content_length();
+    return n ? std::optional<std::uint64_t>(*n) : std::nullopt;
+}
+
+WRENN_DECL std::optional<std::chrono::seconds> http_body_stream::retry_after() const {
+    auto& msg = s_->parser.get();
+    if (auto it = msg.find(http::field::retry_after); it != msg.end()) return protocol::parse_retry_after(it->value());
+    return std::nullopt;
+}
+
+WRENN_DECL asio::awaitable<std::string_view> http_body_stream::next() {
+    auto& st = *s_;
+    try {
+        while (!st.parser.is_done()) {
+            std::size_t n = st.lease.conn->tls ? co_await st.read_some(*st.lease.conn->tls)
+                                                : co_await st.read_some(*st.lease.conn->plain);
+            if (n > 0) co_return std::string_view(st.buf.get(), n);
+        }
+    } catch (const boost::system::system_error& e) {
+        st.transport->fail(e, st.req, st.deadline, "reading the answer");
+    }
+    // Complete: the connection may serve the next request.
+    st.lease.reusable = st.parser.get().keep_alive();
+    co_return std::string_view{};
+}
+
+inline asio::awaitable<http_body_stream> http_transport::open_body_stream(http_request req) {
+    auto [deadline, idle] = limits_for(req);
+    bool reused = false;
+    auto l = co_await acquire(deadline, false, reused);
+    auto st = std::make_unique<http_body_stream::state>(shared_from_this(), std::move(l));
+    st->deadline = deadline;
+    st->idle = idle;
+    try {
+        http::request<http::string_body> r;
+        fill_head(r, req);
+        if (!req.content_type.empty()) r.body() = req.body;
+        r.prepare_payload();
+        auto& conn = *st->lease.conn;
+        conn.tcp().expires_at(earlier(deadline, idle));
+        if (conn.tls) {
+            co_await http::async_write(*conn.tls, r, asio::use_awaitable);
+            co_await st->read_head(*conn.tls);
+        } else {
+            co_await http::async_write(*conn.plain, r, asio::use_awaitable);
+            co_await st->read_head(*conn.plain);
+        }
+    } catch (const boost::system::system_error& e) {
+        fail(e, req, deadline, "opening a download");
+    }
+    st->req = std::move(req);
+    co_return http_body_stream(std::move(st));
+}
+
+WRENN_DECL asio::awaitable<http_response> send_streaming(std::shared_ptr<http_transport> t, http_request head,
+                                                        body_chunks chunks) {
+    co_return co_await t->send_streaming(std::move(head), std::move(chunks));
+}
+
+WRENN_DECL asio::awaitable<http_body_stream> open_body_stream(std::shared_ptr<http_transport> t, http_request req) {
+    co_return co_await t->open_body_stream(std::move(req));
 }
 
 WRENN_DECL std::shared_ptr<http_transport> make_http_transport(asio::any_io_executor ex, transport_settings settings) {

@@ -37,6 +37,13 @@ public:
     bool exists(std::string path) const { return r_->run(f_.exists(std::move(path))); }
     file_entry make_dir(std::string path) const { return r_->run(f_.make_dir(std::move(path))); }
     void remove(std::string path) const { r_->run(f_.remove(std::move(path))); }
+    void upload_stream(std::string path, std::filesystem::path local, progress_callback progress = {}) const {
+        r_->run(f_.upload_stream(std::move(path), std::move(local), std::move(progress)));
+    }
+    std::uint64_t download_stream(std::string path, std::filesystem::path local,
+                                  progress_callback progress = {}) const {
+        return r_->run(f_.download_stream(std::move(path), std::move(local), std::move(progress)));
+    }
 
 private:
     std::shared_ptr<sync::runner> r_;
