@@ -11,6 +11,7 @@
 #include <deque>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,11 +37,32 @@ inline constexpr std::string_view home_dir = "/home/wrenn-user";
 void log(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
 // ---- HTTP answer as the router produces it (no Beast types here) ----
+// An open file sent as the body, read and written 64 KiB at a time: with a
+// Content-Length of `length` bytes, or chunked when `length` is absent.
+struct file_body {
+    int fd = -1;
+    std::optional<std::uint64_t> length;
+    file_body(int f, std::optional<std::uint64_t> len) : fd(f), length(len) {}
+    file_body(const file_body&) = delete;
+    file_body& operator=(const file_body&) = delete;
+    ~file_body();
+};
+
 struct answer {
     unsigned status = 200;
     std::string body;
     std::string content_type = "application/json";
     std::vector<std::pair<std::string, std::string>> headers;
+    std::shared_ptr<file_body> file;  // when set, replaces `body`
+};
+
+// A request body handed over piece by piece (upload routes, see
+// streamed_body): `data` is valid until the next call; `end` once the whole
+// body has been read; `failed` when the connection broke or timed out.
+struct body_piece {
+    std::string_view data;
+    bool end = false;
+    bool failed = false;
 };
 
 struct request {
@@ -48,7 +70,10 @@ struct request {
     std::string target;
     std::optional<std::string> api_key;   // X-API-Key
     std::optional<std::string> authorization;
-    std::string body;
+    std::string content_type;
+    std::optional<std::uint64_t> content_length;
+    std::string body;                                   // buffered routes
+    std::function<asio::awaitable<body_piece>()> read_body;  // streamed routes
 };
 
 std::string json_text(const json::value& v);  // Go-style: <>& escaped, trailing "\n"
@@ -70,7 +95,7 @@ std::string percent_decode(std::string_view s);
 
 // Strict request-body decoding (Go encoding/json semantics): the body must be
 // a JSON object; a known field of the wrong type is an error.
-enum class jtype { string, int32, boolean, string_array, string_map };
+enum class jtype { string, int32, uint32, boolean, string_array, string_map };
 std::optional<json::object> parse_object_body(std::string_view body,
                                               std::initializer_list<std::pair<std::string_view, jtype>> fields);
 
@@ -201,7 +226,14 @@ std::int64_t dir_size(const fs::path& p);
 void sample_metrics(capsule& c);
 
 // ---- routes (routes.cpp) ----
+// True for the routes whose body the HTTP layer must not buffer: they get it
+// through request::read_body (multipart uploads).
+bool streamed_body(const app_state& app, std::string_view method, std::string_view target);
 asio::awaitable<answer> handle_request(app_state& app, request req);
+
+// ---- file routes (files.cpp), after authentication ----
+// op: write, read, list, mkdir, remove, stream/write, stream/read
+asio::awaitable<answer> file_route(app_state& app, const std::string& id, const std::string& op, request& req);
 
 // ---- HTTP server (http.cpp) ----
 struct tls_files { std::string cert, key; };

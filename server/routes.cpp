@@ -1,4 +1,4 @@
-// wrenn-local: the REST routes (WIRE.md §1.3, §3, §4, §5, §6).
+// wrenn-local: the REST routes (WIRE.md §1.3, §3, §4, §5, §6; files in files.cpp).
 #include "common.hpp"
 
 #include <wrenn/models.hpp>
@@ -618,7 +618,45 @@ asio::awaitable<answer> delete_snapshot(app_state& app, const std::string& name)
     co_return empty_answer(204);
 }
 
+// The decoded path segments of an API route ("v1", ...) after the prefix;
+// empty when the target is not under the prefix.
+std::vector<std::string> route_segments(const app_state& app, std::string_view path) {
+    std::vector<std::string> segs;
+    std::string_view prefix = app.prefix;
+    if (!prefix.empty()) {
+        if (path.substr(0, prefix.size()) != prefix || (path.size() > prefix.size() && path[prefix.size()] != '/'))
+            return segs;
+        path.remove_prefix(prefix.size());
+    }
+    if (path.empty() || path[0] != '/') return segs;
+    path.remove_prefix(1);
+    for (;;) {
+        auto slash = path.find('/');
+        segs.push_back(percent_decode(path.substr(0, slash)));
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+    }
+    return segs;
+}
+
+// "write", "read", ..., "stream/write", "stream/read" for a file route, else "".
+std::string file_op(const std::vector<std::string>& segs) {
+    const auto n = segs.size();
+    if (n < 5 || segs[0] != "v1" || segs[1] != "capsules" || segs[3] != "files") return {};
+    if (n == 5 && (segs[4] == "write" || segs[4] == "read" || segs[4] == "list" || segs[4] == "mkdir" ||
+                   segs[4] == "remove"))
+        return segs[4];
+    if (n == 6 && segs[4] == "stream" && (segs[5] == "write" || segs[5] == "read")) return "stream/" + segs[5];
+    return {};
+}
+
 } // namespace
+
+bool streamed_body(const app_state& app, std::string_view method, std::string_view target) {
+    if (method != "POST") return false;
+    auto op = file_op(route_segments(app, target.substr(0, target.find('?'))));
+    return op == "write" || op == "stream/write";
+}
 
 asio::awaitable<answer> handle_request(app_state& app, request req) {
     std::string_view target = req.target;
@@ -631,21 +669,7 @@ asio::awaitable<answer> handle_request(app_state& app, request req) {
         if (m != "GET" && m != "HEAD") co_return method_not_allowed("GET");
         co_return json_answer(200, json::object{{"status", "ok"}, {"version", server_version}});
     }
-    std::string_view prefix = app.prefix;
-    if (!prefix.empty()) {
-        if (path.substr(0, prefix.size()) != prefix || (path.size() > prefix.size() && path[prefix.size()] != '/'))
-            co_return route_not_found();
-        path.remove_prefix(prefix.size());
-    }
-    std::vector<std::string> segs;
-    if (path.empty() || path[0] != '/') co_return route_not_found();
-    path.remove_prefix(1);
-    for (;;) {
-        auto slash = path.find('/');
-        segs.push_back(percent_decode(path.substr(0, slash)));
-        if (slash == std::string_view::npos) break;
-        path.remove_prefix(slash + 1);
-    }
+    auto segs = route_segments(app, path);
     if (segs.size() < 2 || segs[0] != "v1") co_return route_not_found();
 
     // Authentication (WIRE.md §1.3): X-API-Key, else Bearer (not supported here).
@@ -713,6 +737,10 @@ asio::awaitable<answer> handle_request(app_state& app, request req) {
                 co_return co_await list_processes(app, id);
             }
             co_return route_not_found();
+        }
+        if (auto op = file_op(segs); !op.empty()) {
+            if (m != "POST") co_return method_not_allowed("POST");
+            co_return co_await file_route(app, id, op, req);
         }
         if (n == 5 && segs[3] == "processes" && !segs[4].empty()) {
             if (m != "DELETE") co_return method_not_allowed("DELETE");

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include <sys/random.h>
+#include <unistd.h>
 
 namespace wl {
 
@@ -69,6 +70,10 @@ answer json_answer(unsigned status, const json::value& v) {
 answer error_answer(unsigned status, std::string_view code, std::string_view message) {
     json::object err{{"code", code}, {"message", message}};
     return json_answer(status, json::object{{"error", std::move(err)}});
+}
+
+file_body::~file_body() {
+    if (fd >= 0) ::close(fd);
 }
 
 answer empty_answer(unsigned status) {
@@ -242,6 +247,10 @@ std::optional<json::object> parse_object_body(std::string_view body,
         switch (type) {
         case jtype::string: ok = f.is_string(); break;
         case jtype::int32: ok = is_int32(f); break;
+        case jtype::uint32:
+            ok = (f.is_int64() && f.get_int64() >= 0 && f.get_int64() <= UINT32_MAX) ||
+                 (f.is_uint64() && f.get_uint64() <= UINT32_MAX);
+            break;
         case jtype::boolean: ok = f.is_bool(); break;
         case jtype::string_array:
             ok = f.is_array();

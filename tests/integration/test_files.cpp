@@ -42,22 +42,40 @@ TEST_CASE("files: write, read, list, exists, make_dir, remove", "[files]") {
         auto& f = cap.files;
 
         co_await f.write("/app/deep/dir/hello.txt", "hello file\n");  // parents are created
-        CHECK(co_await f.read("/app/deep/dir/hello.txt") == "hello file\n");
+        {
+            auto got0 = co_await f.read("/app/deep/dir/hello.txt");
+            CHECK(got0 == "hello file\n");
+        }
         co_await f.write("/app/deep/dir/hello.txt", "replaced");
-        CHECK(co_await f.read("/app/deep/dir/hello.txt") == "replaced");
+        {
+            auto got1 = co_await f.read("/app/deep/dir/hello.txt");
+            CHECK(got1 == "replaced");
+        }
         // the capsule sees what the API wrote
-        CHECK((co_await cap.commands.run("cat /app/deep/dir/hello.txt")).stdout_text == "replaced");
+        {
+            auto got2 = co_await cap.commands.run("cat /app/deep/dir/hello.txt");
+            CHECK(got2.stdout_text == "replaced");
+        }
 
         auto bytes = all_bytes();
         co_await f.write("/app/bytes.bin", bytes);
-        CHECK(co_await f.read("/app/bytes.bin") == bytes);
+        {
+            auto got3 = co_await f.read("/app/bytes.bin");
+            CHECK(got3 == bytes);
+        }
         auto vec = co_await f.read_bytes("/app/bytes.bin");
         CHECK(vec.size() == 512);
         CHECK(vec[255] == 255);
-        CHECK((co_await cap.commands.run("sha256sum < /app/bytes.bin | cut -c1-16")).exit_code == 0);
+        {
+            auto got4 = co_await cap.commands.run("sha256sum < /app/bytes.bin | cut -c1-16");
+            CHECK(got4.exit_code == 0);
+        }
 
         co_await f.write("relative.txt", "in home");  // relative paths: the user's home
-        CHECK((co_await cap.commands.run("cat /home/wrenn-user/relative.txt")).stdout_text == "in home");
+        {
+            auto got5 = co_await cap.commands.run("cat /home/wrenn-user/relative.txt");
+            CHECK(got5.stdout_text == "in home");
+        }
 
         auto top = co_await f.list("/app");
         REQUIRE(find(top, "deep"));
@@ -72,7 +90,10 @@ TEST_CASE("files: write, read, list, exists, make_dir, remove", "[files]") {
         auto deep = co_await f.list("/app", 3);
         CHECK(find(deep, "hello.txt"));
 
-        CHECK((co_await cap.commands.run("chmod 640 /app/bytes.bin && ln -s /app/bytes.bin /app/link")).exit_code == 0);
+        {
+            auto got6 = co_await cap.commands.run("chmod 640 /app/bytes.bin && ln -s /app/bytes.bin /app/link");
+            CHECK(got6.exit_code == 0);
+        }
         auto again = co_await f.list("/app");
         REQUIRE(find(again, "bytes.bin"));
         CHECK((find(again, "bytes.bin")->mode & 0777) == 0640);
@@ -80,23 +101,47 @@ TEST_CASE("files: write, read, list, exists, make_dir, remove", "[files]") {
         REQUIRE(find(again, "link"));
         CHECK(find(again, "link")->symlink_target == std::optional<std::string>("/app/bytes.bin"));
 
-        CHECK(co_await f.exists("/app/bytes.bin"));
-        CHECK(co_await f.exists("/app/deep/"));
-        CHECK(co_await f.exists("/"));
-        CHECK_FALSE(co_await f.exists("/app/nope"));
-        CHECK_FALSE(co_await f.exists("/no/such/parent/file"));
+        {
+            auto got7 = co_await f.exists("/app/bytes.bin");
+            CHECK(got7);
+        }
+        {
+            auto got8 = co_await f.exists("/app/deep/");
+            CHECK(got8);
+        }
+        {
+            auto got9 = co_await f.exists("/");
+            CHECK(got9);
+        }
+        {
+            auto got10 = co_await f.exists("/app/nope");
+            CHECK_FALSE(got10);
+        }
+        {
+            auto got11 = co_await f.exists("/no/such/parent/file");
+            CHECK_FALSE(got11);
+        }
 
         auto made = co_await f.make_dir("/data/a/b");
         CHECK(made.is_dir());
         CHECK(made.name == "b");
         auto made_again = co_await f.make_dir("/data/a/b");  // idempotent
         CHECK(made_again.is_dir());
-        CHECK(co_await f.exists("/data/a/b"));
+        {
+            auto got12 = co_await f.exists("/data/a/b");
+            CHECK(got12);
+        }
 
         co_await f.remove("/app/deep");  // recursive
-        CHECK_FALSE(co_await f.exists("/app/deep"));
+        {
+            auto got13 = co_await f.exists("/app/deep");
+            CHECK_FALSE(got13);
+        }
         co_await f.remove("/app/bytes.bin");
-        CHECK_FALSE(co_await f.exists("/app/bytes.bin"));
+        {
+            auto got14 = co_await f.exists("/app/bytes.bin");
+            CHECK_FALSE(got14);
+        }
         co_await cap.destroy();
     });
 }
@@ -155,7 +200,10 @@ TEST_CASE("files: nothing outside the capsule can be read or written", "[files][
         // Inside the capsule /tmp is its own: the host's file is not there.
         auto link = "ln -s " + secret.string() + " /home/wrenn-user/leak && ln -s " + target.string() +
                     " /home/wrenn-user/out && ln -s /../../../../.. /home/wrenn-user/up";
-        CHECK((co_await cap.commands.run(link)).exit_code == 0);
+        {
+            auto got15 = co_await cap.commands.run(link);
+            CHECK(got15.exit_code == 0);
+        }
         const std::vector<std::string> paths{secret.string(), "/home/wrenn-user/leak",
                                              "../../../../../../.." + secret.string(),
                                              "/home/wrenn-user/up" + secret.string()};

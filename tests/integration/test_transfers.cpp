@@ -78,16 +78,19 @@ TEST_CASE("streams: every byte value through upload_stream and download_stream",
         for (std::size_t at = 0; at < data.size(); at += 333) pieces->push_back(data.substr(at, 333));
         auto next = std::make_shared<std::size_t>(0);
         std::vector<wrenn::transfer_progress> seen;
-        co_await cap.files.upload_stream(
-            "/app/bytes.bin",
-            [pieces, next]() -> asio::awaitable<std::string> {
-                co_return *next < pieces->size() ? (*pieces)[(*next)++] : std::string{};
-            },
-            [&](const wrenn::transfer_progress& p) { seen.push_back(p); });
+        // Lambdas that capture by value are named before the co_await (g++ 12, see README).
+        auto source = [pieces, next]() -> asio::awaitable<std::string> {
+            co_return *next < pieces->size() ? (*pieces)[(*next)++] : std::string{};
+        };
+        co_await cap.files.upload_stream("/app/bytes.bin", source,
+                                         [&](const wrenn::transfer_progress& p) { seen.push_back(p); });
         REQUIRE_FALSE(seen.empty());
         CHECK(seen.back().done == data.size());
         for (std::size_t i = 1; i < seen.size(); ++i) CHECK(seen[i].done > seen[i - 1].done);
-        CHECK(co_await cap.files.read("/app/bytes.bin") == data);
+        {
+            auto got16 = co_await cap.files.read("/app/bytes.bin");
+            CHECK(got16 == data);
+        }
 
         // chunk by chunk
         auto d = co_await cap.files.download_stream("/app/bytes.bin");
@@ -138,7 +141,10 @@ TEST_CASE("streams: local files and Asio streams as source and sink", "[transfer
             up_w.close();
         }, asio::detached);
         co_await cap.files.upload_stream("/app/from-pipe.bin", up_r);
-        CHECK(co_await cap.files.read("/app/from-pipe.bin") == data);
+        {
+            auto got17 = co_await cap.files.read("/app/from-pipe.bin");
+            CHECK(got17 == data);
+        }
 
         asio::readable_pipe down_r(ex);
         asio::writable_pipe down_w(ex);
@@ -178,7 +184,7 @@ TEST_CASE("streams: 1 GiB up and down in constant memory", "[transfers][big]") {
             sha256 hash;
         };
         auto g = std::make_shared<gen>();
-        co_await cap.files.upload_stream("/tmp/big.bin", [g]() -> asio::awaitable<std::string> {
+        auto source = [g]() -> asio::awaitable<std::string> {
             if (g->sent >= total) co_return std::string{};
             std::string buf(piece, '\0');
             for (std::size_t i = 0; i < piece; i += 8) {  // xorshift64: cheap, not compressible
@@ -190,7 +196,8 @@ TEST_CASE("streams: 1 GiB up and down in constant memory", "[transfers][big]") {
             g->sent += piece;
             g->hash.update(buf);
             co_return buf;
-        });
+        };
+        co_await cap.files.upload_stream("/tmp/big.bin", source);
         auto up_hash = g->hash.hex();
         auto inside = co_await cap.commands.run("sha256sum /tmp/big.bin | cut -d' ' -f1", {.timeout = std::chrono::seconds(120)});
         CHECK(inside.stdout_text == up_hash + "\n");

@@ -1,3 +1,6 @@
+// Never co_await inside CHECK/REQUIRE: g++ 12 may evaluate the awaited call
+// more than once there. Await into a variable, then check it.
+//
 // Runs one coroutine of a test to completion on a fresh io_context, with a
 // client made from `cfg`. Failures inside propagate as exceptions.
 #pragma once

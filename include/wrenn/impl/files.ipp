@@ -129,7 +129,8 @@ WRENN_DECL asio::awaitable<file_entry> files::make_dir(std::string path) const {
         }
         // Already there: answer its entry, as if we had made it (idempotent).
         auto [parent, name] = detail::split_path(path);
-        for (auto& e : co_await self.list(parent, 1))
+        auto entries = co_await self.list(parent, 1);
+        for (auto& e : entries)
             if (e.name == name && e.is_dir()) co_return e;
         std::rethrow_exception(conflict);
     }(*this, c_, detail::path_request(id_, "mkdir", "files.make_dir", path), path);
@@ -208,7 +209,8 @@ WRENN_DECL asio::awaitable<void> files::upload_stream(std::string path, std::fil
 WRENN_DECL asio::awaitable<file_download> files::download_stream(std::string path) const {
     auto req = detail::path_request(id_, "stream/read", "files.download_stream", path);
     return [](std::shared_ptr<detail::client_impl> c, detail::http_request req) -> asio::awaitable<file_download> {
-        co_return file_download(co_await c->open(std::move(req)));
+        auto body = co_await c->open(std::move(req));
+        co_return file_download(std::move(body));
     }(c_, std::move(req));
 }
 

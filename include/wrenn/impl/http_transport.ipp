@@ -482,8 +482,11 @@ WRENN_DECL asio::awaitable<std::string_view> http_body_stream::next() {
     auto& st = *s_;
     try {
         while (!st.parser.is_done()) {
-            std::size_t n = st.lease.conn->tls ? co_await st.read_some(*st.lease.conn->tls)
-                                                : co_await st.read_some(*st.lease.conn->plain);
+            std::size_t n = 0;  // if/else, never ?: around co_await (g++ 12)
+            if (st.lease.conn->tls)
+                n = co_await st.read_some(*st.lease.conn->tls);
+            else
+                n = co_await st.read_some(*st.lease.conn->plain);
             if (n > 0) co_return std::string_view(st.buf.get(), n);
         }
     } catch (const boost::system::system_error& e) {
