@@ -108,7 +108,7 @@ TEST_CASE("wrenn-local: malformed requests get the JSON envelope and the server 
     }
 
     // Garbage that is not HTTP at all: a 400, and the server survives.
-    auto garbage = raw_exchange(port, std::string("\x16\x03\x01 not http at all\r\n\r\n", 27));
+    auto garbage = raw_exchange(port, std::string("\x16\x03\x01") + " not http at all\r\n\r\n");
     CHECK(garbage.rfind("HTTP/1.1 400", 0) == 0);
     auto huge_header = raw_exchange(port, "GET /api/v1/capsules HTTP/1.1\r\nX-Big: " + std::string(200000, 'a') + "\r\n\r\n");
     CHECK((huge_header.rfind("HTTP/1.1 4", 0) == 0 || huge_header.empty()));

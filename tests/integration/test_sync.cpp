@@ -64,3 +64,22 @@ TEST_CASE("blocking API: calling it from its own io_context is refused, not a de
     };
     CHECK_THROWS_AS(client.runner().run(inner()), wrenn::usage_error);
 }
+
+TEST_CASE("blocking API: files and background commands", "[sync]") {
+    local_server srv;
+    wrenn::sync::client client(srv.config());
+    wrenn::sync::scoped_capsule cap(client);
+    cap->files.write("/app/a.txt", "blocking");
+    CHECK(cap->files.read("/app/a.txt") == "blocking");
+    CHECK(cap->files.exists("/app/a.txt"));
+    CHECK(cap->files.list("/app").size() == 1);
+    cap->files.make_dir("/app/d");
+    cap->files.remove("/app/d");
+    CHECK_FALSE(cap->files.exists("/app/d"));
+    auto bg = cap->commands.run("sleep 60", {.background = true, .tag = "nap"});
+    CHECK(bg.tag == "nap");
+    auto listed = cap->commands.list();
+    CHECK(std::any_of(listed.begin(), listed.end(), [](auto& p) { return p.tag == std::optional<std::string>("nap"); }));
+    cap->commands.kill("nap");
+    CHECK_THROWS_AS(cap->files.read("/app/none"), wrenn::not_found_error);
+}
