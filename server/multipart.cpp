@@ -71,7 +71,7 @@ form_content_type parse_form_content_type(std::string_view header) {
     form_content_type out;
     auto m = parse_media_type(header);
     out.multipart = m.type == "multipart/form-data";
-    if (auto* b = m.param("boundary"); b && !b->empty() && b->size() <= 200 &&
+    if (auto* b = m.param("boundary"); b && !b->empty() && b->size() <= 70 &&  // RFC 2046: 1 to 70 characters
                                        b->find_first_of("\r\n") == std::string::npos)
         out.boundary = *b;
     return out;
@@ -174,7 +174,8 @@ bool multipart_parser::feed(std::string_view in, std::vector<event>& out) {
             } else {
                 end = buf_.find("\r\n\r\n", pos_);
                 if (end == std::string::npos) {
-                    if (buf_.size() - pos_ > max_header_bytes) return fail();
+                    // + 3: a terminator split across feeds ("\r\n\r" so far) is not yet header
+                    if (buf_.size() - pos_ > max_header_bytes + 3) return fail();
                     return true;
                 }
                 if (end - pos_ > max_header_bytes) return fail();
