@@ -215,6 +215,8 @@ std::shared_ptr<capsule> find_capsule(app_state& app, std::string_view id);
 
 // Lifecycle operations; they do not check preconditions (the routes do).
 asio::awaitable<void> freeze(capsule& c);
+// running -> pausing -> paused, freezing its processes (API pause and TTL auto-pause).
+asio::awaitable<void> pause_capsule(capsule& c);
 void thaw(capsule& c);
 asio::awaitable<void> kill_all(capsule& c);
 // bwrap mode: (re)starts the namespace holder when it is not alive.

@@ -341,13 +341,7 @@ asio::awaitable<answer> capsule_action(app_state& app, const std::string& id, co
     if (!c) co_return error_answer(404, "not_found", "resource not found");
     if (action == "pause") {
         if (c->status != "running") co_return error_answer(409, "invalid_state", "resource is not running");
-        c->status = "pausing";
-        c->touch();
-        co_await freeze(*c);
-        if (c->status == "pausing") {
-            c->status = "paused";
-            c->touch();
-        }
+        co_await pause_capsule(*c);
         log("capsule %s paused", c->id.c_str());
         co_return json_answer(200, capsule_json(*c, false));
     }

@@ -268,16 +268,20 @@ void sample_metrics(capsule& c) {
     }
 }
 
+asio::awaitable<void> pause_capsule(capsule& c) {
+    c.status = "pausing";
+    c.touch();
+    co_await freeze(c);
+    if (c.status == "pausing") {  // unless destroyed meanwhile
+        c.status = "paused";
+        c.touch();
+    }
+}
+
 namespace {
 asio::awaitable<void> auto_pause(std::shared_ptr<capsule> c) {
     log("capsule %s idle for %d s: pausing", c->id.c_str(), c->timeout_sec);
-    c->status = "pausing";
-    c->touch();
-    co_await freeze(*c);
-    if (c->status == "pausing") {
-        c->status = "paused";
-        c->touch();
-    }
+    co_await pause_capsule(*c);
 }
 
 asio::awaitable<void> reaper(app_state& app) {

@@ -168,23 +168,20 @@ bool valid_utf8(std::string_view s) {
     return true;
 }
 
-std::string rfc3339(sys_clock::time_point t) {
+namespace {
+std::string utc_format(sys_clock::time_point t, const char* format) {
     auto tt = sys_clock::to_time_t(t);
     std::tm tm{};
     gmtime_r(&tt, &tm);
     char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    std::strftime(buf, sizeof buf, format, &tm);
     return buf;
 }
+} // namespace
 
-std::string iso_date(sys_clock::time_point t) {
-    auto tt = sys_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[16];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    return buf;
-}
+std::string rfc3339(sys_clock::time_point t) { return utc_format(t, "%Y-%m-%dT%H:%M:%SZ"); }
+
+std::string iso_date(sys_clock::time_point t) { return utc_format(t, "%Y-%m-%d"); }
 
 std::optional<sys_clock::time_point> parse_date(std::string_view s) {
     if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;

@@ -7,6 +7,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "async.hpp"
 #include "expect.hpp"
 #include "local_server.hpp"
 #include "run.hpp"
@@ -16,14 +17,10 @@
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using wrenn::capsule;
+using wrenn_test::eventually;
 using wrenn_test::local_server;
 
 namespace {
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(asio::use_awaitable);
-}
-
 bool has_tag(const std::vector<wrenn::process_info>& ps, const std::string& tag) {
     return std::any_of(ps.begin(), ps.end(), [&](auto& p) { return p.tag == tag; });
 }
@@ -31,15 +28,6 @@ bool has_pid(const std::vector<wrenn::process_info>& ps, int pid) {
     return std::any_of(ps.begin(), ps.end(), [&](auto& p) { return p.pid == pid; });
 }
 
-// Polls `cond` every 50 ms for up to 10 s.
-template <class F>
-asio::awaitable<bool> eventually(F cond) {
-    for (int i = 0; i < 200; ++i) {
-        if (co_await cond()) co_return true;
-        co_await sleep_for(50ms);
-    }
-    co_return false;
-}
 } // namespace
 
 TEST_CASE("background commands: started, listed by tag, killed by tag and by pid", "[commands]") {

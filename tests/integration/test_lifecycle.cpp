@@ -9,6 +9,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "async.hpp"
 #include "local_server.hpp"
 #include "run.hpp"
 
@@ -20,13 +21,9 @@ using namespace std::chrono_literals;
 using wrenn::capsule;
 using wrenn::capsule_state;
 using wrenn_test::local_server;
+using wrenn_test::sleep_for;
 
 namespace {
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(asio::use_awaitable);
-}
-
 bool listed(const std::vector<wrenn::capsule_info>& all, const std::string& id) {
     return std::any_of(all.begin(), all.end(), [&](auto& c) { return c.id == id; });
 }
