@@ -7,6 +7,7 @@
 #include <wrenn/files.hpp>
 #include <wrenn/detail/config.hpp>
 #include <wrenn/models.hpp>
+#include <wrenn/pty.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -64,6 +65,11 @@ public:
     boost::asio::awaitable<void> destroy();
     boost::asio::awaitable<capsule_metrics> metrics(std::string range = {});
     boost::asio::awaitable<snapshot_result> create_snapshot(std::string name = {}, bool overwrite = false);
+
+    // A new interactive terminal (pty.hpp); waits until it has started.
+    boost::asio::awaitable<pty_session> pty(pty_options opts = {}) const;
+    // Re-attaches to a terminal that kept running after its session closed.
+    boost::asio::awaitable<pty_session> pty_connect(std::string tag) const;
 
     // `{ws|wss}://{port}-{id}.{proxy_domain}` for a port inside the capsule.
     std::string get_url(unsigned port) const;

@@ -1,9 +1,12 @@
 // capsule.commands: running shell commands inside a capsule.
 #pragma once
 
+#include <wrenn/arg_list.hpp>
 #include <wrenn/detail/config.hpp>
 #include <wrenn/env.hpp>
 #include <wrenn/models.hpp>
+#include <wrenn/output_callback.hpp>
+#include <wrenn/process_stream.hpp>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -25,15 +28,28 @@ using command_result = exec_result;
 
 // Options are views, consumed before run() returns its awaitable (env.hpp).
 struct run_options {
-    // Server-side limit for a foreground command: killed when it runs longer.
+    // Limit for a foreground command: killed when it runs longer.
     // nullopt leaves the server default (30 s). Ignored for background runs.
     std::optional<std::chrono::seconds> timeout = std::chrono::seconds(30);
     env_view envs{};          // added to the command's environment
     std::string_view cwd{};   // empty: the capsule user's home
     bool background = false;  // start it and return at once (result has pid and tag)
     std::string_view tag{};   // background: a name to find it by (default proc-xxxxxxxx)
+    // Called with each chunk of output as it arrives (foreground only). With
+    // either set, the command runs over the exec stream: output is text (bytes
+    // that are not UTF-8 arrive as U+FFFD), and on timeout the command is
+    // killed and timeout_error raised.
+    output_callback on_stdout{};
+    output_callback on_stderr{};
 };
 static_assert(std::is_trivially_destructible_v<run_options>, "options must stay views (see env.hpp)");
+
+struct stream_options {
+    arg_list args{};         // empty: `cmd` runs through /bin/sh -c; else `cmd` is the program
+    env_view envs{};         // the stream endpoint has no env or cwd: both are applied
+    std::string_view cwd{};  // by a /bin/sh wrapper (empty: the user's home)
+};
+static_assert(std::is_trivially_destructible_v<stream_options>, "options must stay views (see env.hpp)");
 
 class commands {
 public:
@@ -44,6 +60,15 @@ public:
     // code is not an error, it is in the result. Background: returns at once
     // with the process's pid and tag.
     boost::asio::awaitable<command_result> run(std::string cmd, run_options opts = {}) const;
+
+    // Starts `cmd` and streams its output as it is produced (process_stream.hpp).
+    boost::asio::awaitable<process_stream> stream(std::string cmd, stream_options opts = {}) const;
+
+    // Attaches to a running process (a background command, a stream, a
+    // terminal) by pid or tag: its output from now on, then its exit.
+    // not_found_error when no such process runs.
+    boost::asio::awaitable<process_stream> connect(int pid) const;
+    boost::asio::awaitable<process_stream> connect(std::string tag) const;
 
     // The processes running in the capsule (background commands, running
     // foreground ones, terminals).

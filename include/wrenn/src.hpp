@@ -14,7 +14,11 @@
 #include <wrenn/impl/models.ipp>
 #include <wrenn/impl/answers.ipp>
 #include <wrenn/impl/http_transport.ipp>
+#include <wrenn/impl/websocket.ipp>
+#include <wrenn/impl/stream_messages.ipp>
 #include <wrenn/impl/client.ipp>
+#include <wrenn/impl/process_stream.ipp>
+#include <wrenn/impl/pty.ipp>
 #include <wrenn/impl/commands.ipp>
 #include <wrenn/impl/files.ipp>
 #include <wrenn/impl/multipart.ipp>

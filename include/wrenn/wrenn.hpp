@@ -7,8 +7,12 @@
 #include <wrenn/models.hpp>
 #include <wrenn/client.hpp>
 #include <wrenn/commands.hpp>
+#include <wrenn/events.hpp>
+#include <wrenn/process_stream.hpp>
+#include <wrenn/pty.hpp>
 #include <wrenn/env.hpp>
 #include <wrenn/files.hpp>
 #include <wrenn/capsule.hpp>
 #include <wrenn/sync/client.hpp>
 #include <wrenn/sync/capsule.hpp>
+#include <wrenn/sync/process_stream.hpp>

@@ -3,6 +3,7 @@
 #include <wrenn/capsule.hpp>
 #include <wrenn/detail/client_impl.hpp>
 #include <wrenn/error.hpp>
+#include <wrenn/protocol/stream_messages.hpp>
 #include <wrenn/protocol/url.hpp>
 
 #include <boost/asio/steady_timer.hpp>
@@ -128,6 +129,22 @@ WRENN_DECL asio::awaitable<snapshot_result> capsule::create_snapshot_impl(std::s
 WRENN_DECL std::string capsule::get_url(unsigned port) const {
     const auto& impl = *client_.impl();
     return protocol::capsule_proxy_url(impl.base, impl.cfg.proxy_domain, id_, port);
+}
+
+WRENN_DECL asio::awaitable<pty_session> capsule::pty(pty_options opts) const {
+    protocol::pty_start start;
+    if (!opts.cmd.empty()) start.cmd = std::string(opts.cmd);
+    start.args = opts.args.to_vector();
+    start.cols = opts.cols;
+    start.rows = opts.rows;
+    start.envs = opts.envs.to_map();
+    start.cwd = std::string(opts.cwd);
+    return detail::open_pty(client_.impl(), id_, protocol::pty_start_message(start));
+}
+
+WRENN_DECL asio::awaitable<pty_session> capsule::pty_connect(std::string tag) const {
+    if (tag.empty()) throw usage_error("invalid_tag", "capsule.pty_connect: the tag is empty; pass pty_session::tag()");
+    return detail::connect_pty(client_.impl(), id_, std::move(tag));
 }
 
 } // namespace wrenn

@@ -90,6 +90,13 @@ public:
     }
 
     asio::awaitable<http_response> send(http_request req);
+    // A new connection outside the pool, for a WebSocket (counted in `created`).
+    asio::awaitable<std::unique_ptr<http_connection>> connect_unpooled(clock::time_point deadline) {
+        return connect(deadline);
+    }
+    const transport_settings& settings() const noexcept { return s_; }
+    const std::string& host_header() const noexcept { return host_header_; }
+    const std::string& user_agent() const noexcept { return user_agent_; }
     asio::awaitable<http_response> send_streaming(http_request head, body_chunks chunks);
     asio::awaitable<http_body_stream> open_body_stream(http_request req);
     pool_stats stats() const { return {open_, idle_.size(), waiters_.size(), created_}; }

@@ -4,6 +4,7 @@
 
 #include <wrenn/capsule.hpp>
 #include <wrenn/sync/client.hpp>
+#include <wrenn/sync/process_stream.hpp>
 
 namespace wrenn::sync {
 
@@ -12,6 +13,13 @@ public:
     commands(std::shared_ptr<sync::runner> r, wrenn::commands c) : r_(std::move(r)), c_(std::move(c)) {}
     command_result run(std::string cmd, run_options opts = {}) const {
         return r_->run(c_.run(std::move(cmd), opts));
+    }
+    sync::process_stream stream(std::string cmd, stream_options opts = {}) const {
+        return sync::process_stream(r_, r_->run(c_.stream(std::move(cmd), opts)));
+    }
+    sync::process_stream connect(int pid) const { return sync::process_stream(r_, r_->run(c_.connect(pid))); }
+    sync::process_stream connect(std::string tag) const {
+        return sync::process_stream(r_, r_->run(c_.connect(std::move(tag))));
     }
     std::vector<process_info> list() const { return r_->run(c_.list()); }
     void kill(int pid, kill_signal signal = kill_signal::sigkill) const { r_->run(c_.kill(pid, signal)); }
@@ -82,6 +90,10 @@ public:
         return r_->run(cap_.create_snapshot(std::move(name), overwrite));
     }
     std::string get_url(unsigned port) const { return cap_.get_url(port); }
+    sync::pty_session pty(pty_options opts = {}) const { return sync::pty_session(r_, r_->run(cap_.pty(opts))); }
+    sync::pty_session pty_connect(std::string tag) const {
+        return sync::pty_session(r_, r_->run(cap_.pty_connect(std::move(tag))));
+    }
 
     wrenn::capsule& async() noexcept { return cap_; }
 

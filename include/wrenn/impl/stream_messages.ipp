@@ -1,0 +1,183 @@
+#pragma once
+
+#include <wrenn/detail/json_read.hpp>
+#include <wrenn/error.hpp>
+#include <wrenn/protocol/base64.hpp>
+#include <wrenn/protocol/stream_messages.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace wrenn::protocol {
+
+namespace json = boost::json;
+
+namespace detail {
+
+inline json::array to_json_array(const std::vector<std::string>& v) {
+    json::array a;
+    a.reserve(v.size());
+    for (auto& s : v) a.emplace_back(s);
+    return a;
+}
+
+// A JSON object with a string "type", or protocol_error naming the endpoint.
+inline json::value parse_message(std::string_view text, const char* what, std::string& type) {
+    json::error_code ec;
+    auto v = json::parse(text, ec);
+    auto excerpt = std::string(text.substr(0, 120));
+    if (ec || !v.is_object())
+        throw protocol_error("invalid_message", std::string("The server sent a ") + what +
+                                                    " message that is not a JSON object: '" + excerpt + "'");
+    auto* t = wrenn::detail::js::find(v, "type");
+    if (!t || !t->is_string())
+        throw protocol_error("invalid_message",
+                             std::string("The server sent a ") + what + " message without a type: '" + excerpt + "'");
+    type = std::string(t->get_string());
+    return v;
+}
+
+inline int int_field(const json::value& v, std::string_view key, int fallback) {
+    auto i = wrenn::detail::js::opt_int(v, key);
+    if (!i || *i < INT_MIN || *i > INT_MAX) return fallback;
+    return static_cast<int>(*i);
+}
+
+} // namespace detail
+
+WRENN_DECL stream_command make_stream_command(std::string_view command, std::vector<std::string> args,
+                                              const std::map<std::string, std::string>& envs,
+                                              std::string_view cwd) {
+    if (command.empty())
+        throw usage_error("empty_command", "commands.stream: the command is empty; pass a shell command or a program");
+    for (auto& [k, v] : envs)
+        if (k.empty() || k.find('=') != std::string::npos || k.find('\0') != std::string::npos)
+            throw usage_error("invalid_env", "commands.stream: environment variable name '" + k +
+                                                 "' is not valid (empty, or contains '=' or NUL)");
+    stream_command c;
+    if (args.empty()) {
+        c.cmd = "/bin/sh";
+        c.args = {"-c", std::string(command)};
+    } else {
+        c.cmd = std::string(command);
+        c.args = std::move(args);
+    }
+    if (envs.empty() && cwd.empty()) return c;
+    // The server starts streams in the user's home; "~" and "~/x" are relative to it.
+    std::string dir(cwd);
+    if (dir == "~") dir = ".";
+    else if (dir.rfind("~/", 0) == 0) dir = dir.substr(2).empty() ? "." : dir.substr(2);
+    std::vector<std::string> a{"-c", dir.empty() ? "exec env \"$@\"" : "cd -- \"$0\" && exec env \"$@\"",
+                               dir.empty() ? "sh" : dir};
+    for (auto& [k, v] : envs) a.push_back(k + "=" + v);
+    a.push_back(std::move(c.cmd));
+    a.insert(a.end(), std::make_move_iterator(c.args.begin()), std::make_move_iterator(c.args.end()));
+    return {"/bin/sh", std::move(a)};
+}
+
+WRENN_DECL std::string exec_stream_start_message(const stream_command& c) {
+    json::object o{{"type", "start"}, {"cmd", c.cmd}};
+    if (!c.args.empty()) o["args"] = detail::to_json_array(c.args);
+    return json::serialize(o);
+}
+
+WRENN_DECL std::string stream_stop_message() { return R"({"type":"stop"})"; }
+
+WRENN_DECL std::optional<stream_event> parse_stream_message(std::string_view text) {
+    std::string type;
+    auto v = detail::parse_message(text, "process stream", type);
+    stream_event e;
+    if (type == "start") {
+        e.kind = stream_event_kind::start;
+        e.pid = detail::int_field(v, "pid", 0);
+    } else if (type == "stdout" || type == "stderr") {
+        e.kind = type == "stdout" ? stream_event_kind::stdout_data : stream_event_kind::stderr_data;
+        e.data = wrenn::detail::js::str(v, "data");
+    } else if (type == "exit") {
+        e.kind = stream_event_kind::exit;
+        e.exit_code = detail::int_field(v, "exit_code", -1);
+    } else if (type == "error") {
+        e.kind = stream_event_kind::error;
+        e.data = wrenn::detail::js::str(v, "data");
+    } else {
+        return std::nullopt;
+    }
+    return e;
+}
+
+WRENN_DECL std::string pty_start_message(const pty_start& s) {
+    json::object o{{"type", "start"},
+                   {"cmd", s.cmd.empty() ? std::string("/bin/bash") : s.cmd},
+                   {"cols", s.cols == 0 ? 80u : s.cols},
+                   {"rows", s.rows == 0 ? 24u : s.rows}};
+    if (!s.args.empty()) o["args"] = detail::to_json_array(s.args);
+    if (!s.envs.empty()) {
+        json::object env;
+        for (auto& [k, v] : s.envs) env[k] = v;
+        o["envs"] = std::move(env);
+    }
+    if (!s.cwd.empty()) o["cwd"] = s.cwd;
+    return json::serialize(o);
+}
+
+WRENN_DECL std::string pty_connect_message(std::string_view tag) {
+    return json::serialize(json::object{{"type", "connect"}, {"tag", tag}});
+}
+
+WRENN_DECL std::string pty_input_message(std::string_view bytes) {
+    return json::serialize(json::object{{"type", "input"}, {"data", base64_encode(bytes)}});
+}
+
+WRENN_DECL std::string pty_resize_message(unsigned cols, unsigned rows) {
+    return json::serialize(json::object{{"type", "resize"}, {"cols", cols}, {"rows", rows}});
+}
+
+WRENN_DECL std::string pty_kill_message() { return R"({"type":"kill"})"; }
+
+WRENN_DECL std::optional<pty_event> parse_pty_message(std::string_view text) {
+    std::string type;
+    auto v = detail::parse_message(text, "terminal", type);
+    pty_event e;
+    if (type == "started") {
+        e.kind = pty_event_kind::started;
+        e.tag = wrenn::detail::js::str(v, "tag");
+        e.pid = detail::int_field(v, "pid", 0);
+    } else if (type == "output") {
+        e.kind = pty_event_kind::output;
+        auto data = wrenn::detail::js::str(v, "data");
+        auto bytes = base64_decode(data);
+        if (!bytes)
+            throw protocol_error("invalid_message", "The server sent terminal output that is not base64: '" +
+                                                        data.substr(0, 120) + "'");
+        e.data = std::move(*bytes);
+    } else if (type == "exit") {
+        e.kind = pty_event_kind::exit;
+        e.exit_code = detail::int_field(v, "exit_code", -1);
+    } else if (type == "error") {
+        e.kind = pty_event_kind::error;
+        e.data = wrenn::detail::js::str(v, "data");
+        auto* f = wrenn::detail::js::find(v, "fatal");
+        e.fatal = f && f->is_bool() && f->get_bool();
+    } else {
+        return std::nullopt;  // "ping" (keepalive) and types we do not know
+    }
+    return e;
+}
+
+WRENN_DECL std::exception_ptr make_stream_error(std::string_view text, std::string_view operation) {
+    std::string message = std::string(operation) + ": " + std::string(text);
+    auto starts = [&](std::string_view p) { return text.substr(0, p.size()) == p; };
+    if (text == "authentication failed")
+        return std::make_exception_ptr(authentication_error(
+            "unauthorized", message + " (check the API key: config.api_key or WRENN_API_KEY)"));
+    if (text == "sandbox not found") return std::make_exception_ptr(not_found_error("not_found", message));
+    if (starts("sandbox is not running"))
+        return std::make_exception_ptr(conflict_error("invalid_state", message + " (resume it first)"));
+    if (starts("sandbox host is not reachable"))
+        return std::make_exception_ptr(host_unavailable_error("host_unavailable", message));
+    if (starts("first message must") || starts("connect requires") || starts("failed to read"))
+        return std::make_exception_ptr(validation_error("invalid_request", message));
+    return std::make_exception_ptr(agent_error("agent_error", message));
+}
+
+} // namespace wrenn::protocol
