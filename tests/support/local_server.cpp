@@ -112,6 +112,7 @@ local_server::local_server(server_options opts) : tls_(opts.tls) {
 
 local_server::~local_server() {
     if (pid_ <= 0) return;
+    ::kill(pid_, SIGCONT);
     ::kill(pid_, SIGTERM);
     int status = 0;
     // Give it 5 s to clean up its capsules (wait on its exit via a pidfd), then insist.
@@ -132,6 +133,14 @@ void local_server::kill_now() {
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
+}
+
+void local_server::freeze() {
+    if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void local_server::thaw() {
+    if (pid_ > 0) ::kill(pid_, SIGCONT);
 }
 
 wrenn::config local_server::config() const {

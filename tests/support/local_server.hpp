@@ -38,6 +38,10 @@ public:
     wrenn::config config() const;
     // SIGKILL, for tests that need the server gone.
     void kill_now();
+    // SIGSTOP / SIGCONT: a server that keeps its sockets open but answers
+    // nothing (what an idle timeout is for).
+    void freeze();
+    void thaw();
 
 private:
     pid_t pid_ = -1;
