@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ clang-14 ccache git pkg-config   # toolchain
   libboost1.81-dev libboost-json1.81-dev libssl-dev   # the SDK's dependencies
-  catch2 openssl                                      # tests (openssl makes the test CA)
+  catch2 openssl tmux                                 # tests (openssl makes the test CA, tmux runs the shell example)
   bubblewrap procps                                   # wrenn-local's sandbox
 )
 
