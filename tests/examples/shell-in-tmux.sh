@@ -4,7 +4,7 @@
 # appears, that typing works, that the remote terminal has the pane's size
 # and follows a resize (SIGWINCH forwarded), that `exit 5` makes the example
 # exit with 5, and that the local terminal settings are restored afterwards.
-# Usage: shell-in-tmux.sh SERVER_BIN SHELL_BIN. Exits 77 (skip) without tmux.
+# Usage: shell-in-tmux.sh SERVER_BIN SHELL_BIN. Fails without tmux (scripts/install-deps.sh installs it).
 set -euo pipefail
 
 if [[ $# -ne 2 ]]; then
@@ -14,8 +14,8 @@ fi
 server=$1
 shell_bin=$2
 if ! command -v tmux >/dev/null; then
-  echo "shell-in-tmux: tmux is not installed (scripts/install-deps.sh installs it); skipped" >&2
-  exit 77
+  echo "shell-in-tmux: tmux is not installed; run scripts/install-deps.sh" >&2
+  exit 1
 fi
 
 dir=$(mktemp -d)
@@ -85,6 +85,10 @@ wait_for 30 "remote prompt" has_prompt
 
 tmx send-keys -t test 'echo hi' Enter
 wait_for 15 "line 'hi'" has_line hi
+
+# The shell really is the capsule's (its host name), not a local one.
+tmx send-keys -t test 'echo "host=$(hostname)"' Enter
+wait_for 15 "line 'host=capsule'" has_line host=capsule
 
 size=$(pane_size)
 [[ $size == "30 100" ]] || fail "the pane is $size, not 30 100"
