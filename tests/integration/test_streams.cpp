@@ -260,6 +260,21 @@ TEST_CASE("stream: a quiet stream stays open (pings), a dead or frozen server is
             CHECK(got.events.back().is_exit());
         });
     }
+    SECTION("a consumer slower than the idle timeout is not mistaken for a dead server") {
+        local_server srv;
+        wrenn_test::run(cfg_with_idle(srv), [](wrenn::client c) -> asio::awaitable<void> {
+            auto cap = co_await capsule::create(c, {.wait = true});
+            auto s = co_await cap.commands.stream("for i in $(seq 1 60); do echo $i; sleep 0.01; done");
+            auto first = co_await s.next();
+            REQUIRE(first);
+            co_await wrenn_test::sleep_for(2500ms);  // the consumer is busy elsewhere
+            auto got = co_await drain(s);
+            std::string expect;
+            for (int i = 1; i <= 60; ++i) expect += std::to_string(i) + "\n";
+            CHECK(got.out == expect);
+            CHECK(got.events.back().is_exit());
+        });
+    }
     SECTION("the server is killed mid-stream") {
         local_server srv;
         auto failure = wrenn_test::failure_of(cfg_with_idle(srv), [&](wrenn::client c) -> asio::awaitable<void> {

@@ -79,12 +79,28 @@ public:
                 text = beast::buffers_to_string(buf.data());
                 buf.consume(n);
             }
-            auto [sent] = co_await self->inbox.async_send(ec, std::move(text), asio::as_tuple(asio::use_awaitable));
-            if (sent || ec) co_return;
+            if (!self->inbox.try_send(ec, std::move(text))) {  // (moves only on success)
+                // The consumer is behind. No read runs meanwhile, so no pong
+                // could be seen: pause the idle timeout rather than blame the
+                // server for our consumer's pace. The next read re-arms it.
+                self->idle_timeout(false);
+                auto [sent] =
+                    co_await self->inbox.async_send(ec, std::move(text), asio::as_tuple(asio::use_awaitable));
+                self->idle_timeout(true);
+                if (sent) co_return;
+            }
+            if (ec) co_return;
         }
     }
 
+    void idle_timeout(bool on) {
+        auto t = timeouts;
+        if (!on) t.idle_timeout = websocket::stream_base::none();
+        ws.set_option(t);
+    }
+
     websocket::stream<Next> ws;
+    websocket::stream_base::timeout timeouts{};
 };
 
 namespace ws_impl {
@@ -153,6 +169,7 @@ asio::awaitable<std::shared_ptr<ws_connection>> handshake(std::shared_ptr<http_t
                                                    : websocket::stream_base::none();
     to.keep_alive_pings = true;  // a ping at half the idle timeout; no answer by its end = lost
     ws.set_option(to);
+    conn->timeouts = to;
     ws.set_option(websocket::stream_base::decorator(
         [key = s.api_key, agent = t->user_agent()](websocket::request_type& r) {
             if (!key.empty()) r.set("X-API-Key", key);
@@ -168,6 +185,9 @@ asio::awaitable<std::shared_ptr<ws_connection>> handshake(std::shared_ptr<http_t
         protocol::error_context ctx{conn->operation, false};
         protocol::throw_http_error(res.result_int(), res.body(), retry, ctx);
     }
+    if (ec == beast::error::timeout)
+        throw timeout_error("connect_timeout", conn->operation + ": the WebSocket upgrade did not complete in time "
+                                                                 "(twice the connect timeout)");
     if (ec) {
         http_request what;
         what.target = target;
@@ -183,8 +203,8 @@ asio::awaitable<std::shared_ptr<ws_connection>> handshake(std::shared_ptr<http_t
 WRENN_DECL asio::awaitable<std::shared_ptr<ws_connection>> open_websocket(std::shared_ptr<http_transport> t,
                                                                          std::string target, std::string operation) {
     const auto& s = t->settings();
-    auto total = s.timeouts.total.count() > 0 ? s.timeouts.total : std::chrono::milliseconds(s.timeouts.connect * 2);
-    auto deadline = clock::now() + std::min<std::chrono::milliseconds>(total, s.timeouts.connect * 2);
+    // connect + TLS within the connect timeout (connect() applies it), the upgrade within twice that
+    auto deadline = clock::now() + s.timeouts.connect * 2;
     auto c = co_await t->connect_unpooled(deadline);
     if (c->tls) co_return co_await ws_impl::handshake(t, std::move(*c->tls), std::move(target), std::move(operation), deadline);
     co_return co_await ws_impl::handshake(t, std::move(*c->plain), std::move(target), std::move(operation), deadline);
