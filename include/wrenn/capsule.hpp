@@ -5,6 +5,7 @@
 #include <wrenn/client.hpp>
 #include <wrenn/commands.hpp>
 #include <wrenn/files.hpp>
+#include <wrenn/git.hpp>
 #include <wrenn/detail/config.hpp>
 #include <wrenn/models.hpp>
 #include <wrenn/pty.hpp>
@@ -76,6 +77,7 @@ public:
 
     wrenn::commands commands;
     wrenn::files files;
+    wrenn::git git;
 
 private:
     boost::asio::awaitable<void> wait_ready_impl(wait_options opts);

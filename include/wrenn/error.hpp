@@ -81,6 +81,31 @@ WRENN_ERROR_CLASS(transport_error, error)  // connection refused, reset, TLS fai
 WRENN_ERROR_CLASS(protocol_error, error)   // the server's answer could not be understood
 WRENN_ERROR_CLASS(capsule_state_error, error) // wait_ready saw error/stopped/paused
 
+// --- git (capsule.git): a git command exited non-zero ---
+class git_error : public error {
+public:
+    git_error(std::string code, std::string message, std::string stderr_text, int exit_code)
+        : error(std::move(code), std::move(message)), stderr_(std::move(stderr_text)), exit_code_(exit_code) {}
+    // git's stderr (credentials redacted) and exit code.
+    const std::string& stderr_text() const noexcept { return stderr_; }
+    int exit_code() const noexcept { return exit_code_; }
+
+private:
+    std::string stderr_;
+    int exit_code_;
+};
+
+class git_command_error : public git_error {
+public:
+    using git_error::git_error;
+};
+
+// The remote refused the credentials (or asked for some and none were given).
+class git_auth_error : public git_error {
+public:
+    using git_error::git_error;
+};
+
 #undef WRENN_ERROR_CLASS
 
 } // namespace wrenn

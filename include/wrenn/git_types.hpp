@@ -23,12 +23,19 @@ struct git_file_status {
     // The change is staged in the index: X is neither ' ' nor '?'.
     bool staged() const { return index_status != ' ' && index_status != '?'; }
 
+    // An unmerged path: one of git's seven conflict pairs (DD AU UD UA DU AA UU).
+    bool conflicted() const {
+        return index_status == 'U' || work_tree_status == 'U' ||
+               (index_status == 'A' && work_tree_status == 'A') || (index_status == 'D' && work_tree_status == 'D');
+    }
+
     // "conflict", "renamed", "copied", "deleted", "added", "modified",
-    // "typechange", "untracked" or "unknown": the first of U, R, C, D, A, M,
-    // T, ? found in either X or Y (WIRE.md §14.6 step 4).
+    // "typechange", "untracked" or "unknown": "conflict" for every unmerged
+    // pair (WIRE.md §14.6 labels AA "added" and DD "deleted"; git documents
+    // both as conflicts), else the first of R, C, D, A, M, T, ? in X or Y.
     std::string_view status() const {
         auto has = [this](char c) { return index_status == c || work_tree_status == c; };
-        if (has('U')) return "conflict";
+        if (conflicted()) return "conflict";
         if (has('R')) return "renamed";
         if (has('C')) return "copied";
         if (has('D')) return "deleted";

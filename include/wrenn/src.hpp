@@ -21,6 +21,7 @@
 #include <wrenn/impl/process_stream.ipp>
 #include <wrenn/impl/pty.ipp>
 #include <wrenn/impl/commands.ipp>
+#include <wrenn/impl/git.ipp>
 #include <wrenn/impl/files.ipp>
 #include <wrenn/impl/multipart.ipp>
 #include <wrenn/impl/capsule.ipp>

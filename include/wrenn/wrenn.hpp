@@ -12,6 +12,7 @@
 #include <wrenn/pty.hpp>
 #include <wrenn/env.hpp>
 #include <wrenn/files.hpp>
+#include <wrenn/git.hpp>
 #include <wrenn/capsule.hpp>
 #include <wrenn/sync/client.hpp>
 #include <wrenn/sync/capsule.hpp>

@@ -525,7 +525,8 @@ TEST_CASE("git_file_status: staged and status for every porcelain pair", "[git]"
         for (char y : codes) {
             git_file_status f{"p", std::nullopt, x, y};
             auto has = [&](char c) { return x == c || y == c; };
-            std::string_view want = has('U')   ? "conflict"
+            bool unmerged = has('U') || (x == 'A' && y == 'A') || (x == 'D' && y == 'D');
+            std::string_view want = unmerged   ? "conflict"
                                     : has('R') ? "renamed"
                                     : has('C') ? "copied"
                                     : has('D') ? "deleted"
@@ -671,7 +672,7 @@ TEST_CASE("parse_status: real git, every conflict code", "[git]") {
         CHECK(st.branch == "main");
         REQUIRE(st.files.size() == 4);
         check_file(st, "uu", 'U', 'U', "conflict");
-        check_file(st, "aa", 'A', 'A', "added");  // AA has no U: "added" by the first-match rule
+        check_file(st, "aa", 'A', 'A', "conflict");  // both added: unmerged (WIRE says "added")
         check_file(st, "ud", 'U', 'D', "conflict");
         check_file(st, "du", 'D', 'U', "conflict");
         CHECK(st.has_conflicts());
@@ -693,7 +694,7 @@ TEST_CASE("parse_status: real git, every conflict code", "[git]") {
         auto st = sb.status("r");
         INFO(sb.last_raw);
         REQUIRE(st.files.size() == 3);
-        check_file(st, "f", 'D', 'D', "deleted");  // DD has no U: "deleted" by the first-match rule
+        check_file(st, "f", 'D', 'D', "conflict");  // both deleted: unmerged (WIRE says "deleted")
         check_file(st, "fa", 'U', 'A', "conflict");
         check_file(st, "fb", 'A', 'U', "conflict");
         CHECK(st.has_conflicts());
@@ -1196,7 +1197,7 @@ TEST_CASE("argv builders: every flag", "[git]") {
     SECTION("branch operations") {
         CHECK(create_branch_argv("feat", "") == strings{"git", "checkout", "-b", "feat"});
         CHECK(create_branch_argv("feat", "abc123") == strings{"git", "checkout", "-b", "feat", "abc123"});
-        CHECK(checkout_branch_argv("main") == strings{"git", "checkout", "main"});
+        CHECK(checkout_branch_argv("main") == strings{"git", "checkout", "main", "--"});
         CHECK(delete_branch_argv("old", false) == strings{"git", "branch", "-d", "old"});
         CHECK(delete_branch_argv("old", true) == strings{"git", "branch", "-D", "old"});
     }

@@ -15,7 +15,7 @@ namespace wrenn {
 namespace asio = boost::asio;
 
 WRENN_DECL capsule::capsule(const client& c, std::string capsule_id, std::optional<capsule_info> info)
-    : commands(c.impl(), capsule_id), files(c.impl(), capsule_id), client_(c), id_(std::move(capsule_id)), info_(std::move(info)) {}
+    : commands(c.impl(), capsule_id), files(c.impl(), capsule_id), git(commands), client_(c), id_(std::move(capsule_id)), info_(std::move(info)) {}
 
 // Public entry points that take options are plain functions: they copy what
 // the option views point to (see env.hpp) into owned values, then hand those

@@ -544,7 +544,8 @@ WRENN_DECL std::vector<std::string> create_branch_argv(std::string_view name, st
 
 WRENN_DECL std::vector<std::string> checkout_branch_argv(std::string_view name) {
     detail::require_name("checkout_branch", "the branch name", name);
-    return {"git", "checkout", std::string(name)};
+    // "--": `name` is always a branch, never a path whose changes checkout would discard
+    return {"git", "checkout", std::string(name), "--"};
 }
 
 WRENN_DECL std::vector<std::string> delete_branch_argv(std::string_view name, bool force) {

@@ -4,6 +4,7 @@
 
 #include <wrenn/capsule.hpp>
 #include <wrenn/sync/client.hpp>
+#include <wrenn/sync/git.hpp>
 #include <wrenn/sync/process_stream.hpp>
 
 namespace wrenn::sync {
@@ -72,7 +73,8 @@ public:
     }
 
     capsule(const client& c, wrenn::capsule inner)
-        : commands(c.shared_runner(), inner.commands), files(c.shared_runner(), inner.files), r_(c.shared_runner()),
+        : commands(c.shared_runner(), inner.commands), files(c.shared_runner(), inner.files),
+          git(c.shared_runner(), inner.git), r_(c.shared_runner()),
           cap_(std::move(inner)) {}
 
     const std::string& id() const noexcept { return cap_.id(); }
@@ -99,6 +101,7 @@ public:
 
     sync::commands commands;
     sync::files files;
+    sync::git git;
 
 private:
     std::shared_ptr<sync::runner> r_;
