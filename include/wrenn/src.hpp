@@ -17,6 +17,7 @@
 #include <wrenn/impl/websocket.ipp>
 #include <wrenn/impl/stream_messages.ipp>
 #include <wrenn/impl/git_protocol.ipp>
+#include <wrenn/impl/jupyter.ipp>
 #include <wrenn/impl/client.ipp>
 #include <wrenn/impl/process_stream.ipp>
 #include <wrenn/impl/pty.ipp>

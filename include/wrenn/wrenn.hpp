@@ -13,6 +13,7 @@
 #include <wrenn/env.hpp>
 #include <wrenn/files.hpp>
 #include <wrenn/git.hpp>
+#include <wrenn/execution.hpp>
 #include <wrenn/capsule.hpp>
 #include <wrenn/sync/client.hpp>
 #include <wrenn/sync/capsule.hpp>
