@@ -3,6 +3,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -88,6 +90,11 @@ std::string new_capsule_id();
 bool valid_capsule_id(std::string_view s);
 bool valid_name(std::string_view s);        // ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$
 bool valid_utf8(std::string_view s);
+// Like Go's encoding/json: every byte that does not start a valid UTF-8
+// sequence becomes U+FFFD (so a character split across two chunks becomes
+// U+FFFD in both).
+std::string utf8_replace_invalid(std::string_view s);
+bool same_secret(std::string_view a, std::string_view b);  // constant time
 std::string rfc3339(sys_clock::time_point t);
 std::string iso_date(sys_clock::time_point t);  // YYYY-MM-DD (UTC)
 std::optional<sys_clock::time_point> parse_date(std::string_view s);
@@ -107,6 +114,7 @@ struct spawn_spec {
     fs::path root;                      // capsule root on the host
     std::string cgroup_procs;           // freezer cgroup.procs to join, or empty
     bool capture = true;                // stdout/stderr pipes, else /dev/null
+    int tty_fd = -1;                    // a PTY slave: the child's controlling tty and fds 0-2 (no pipes)
     pid_t ns_pid = -1;                  // bwrap mode: a process inside the capsule's namespaces
 };
 
@@ -119,6 +127,7 @@ struct sandbox_config {
     bool bwrap = false;
     std::string bwrap_path;
     std::string nsenter_path;            // with setpriv: one namespace set per capsule
+    std::string setsid_path;             // PTYs: the terminal's session starts inside the capsule
     std::vector<std::string> usr_links;  // "usr/bin:/bin" etc. present on host
     std::string freezer_root;            // our freezer parent cgroup, or empty
 };
@@ -129,6 +138,9 @@ void detect_sandbox();
 // is not an existing directory.
 std::optional<std::string> resolve_cwd(const fs::path& root, std::string_view cwd);
 spawned spawn_process(const spawn_spec& spec);  // throws std::system_error
+// The same, without blocking the server while the child gets to exec. Closes
+// spec.tty_fd once the child has it. `spec` must live until it completes.
+asio::awaitable<spawned> spawn_process_async(const spawn_spec& spec);
 // bwrap mode: starts the capsule's long-lived namespace holder (`bwrap ...
 // sleep infinity`); returns it and sets ns_pid to the pid-namespace init.
 spawned spawn_capsule_init(const fs::path& root, const std::string& cgroup_procs, pid_t& ns_pid);
@@ -136,6 +148,15 @@ spawned spawn_capsule_init(const fs::path& root, const std::string& cgroup_procs
 asio::awaitable<int> wait_child(pid_t pid, int pidfd);
 // Runs a host helper (cp, rm) and returns its exit status (-1 on spawn failure).
 asio::awaitable<int> run_host(std::vector<std::string> argv);
+
+// A pseudo-terminal for a capsule: from the capsule's own devpts (through
+// /proc/<ns_pid>/root/dev/ptmx) when possible, so `tty` inside names a path
+// that exists there; else a host PTY. Both fds close-on-exec. Throws std::system_error.
+struct pty_fds {
+    int master = -1, slave = -1;
+    bool in_capsule = false;
+};
+pty_fds open_pty(pid_t ns_pid, unsigned cols, unsigned rows);
 
 std::vector<pid_t> process_tree(const std::vector<pid_t>& roots);  // roots + descendants that exist
 std::string proc_comm(pid_t pid);
@@ -149,6 +170,78 @@ std::string freezer_state(std::string_view capsule_id);
 std::vector<pid_t> freezer_procs(std::string_view capsule_id);
 void freezer_remove(std::string_view capsule_id);
 
+// ---- process output hubs (procs.cpp) ----
+// What a process produces, as its hub hands it to subscribers.
+struct proc_event {
+    enum kind_t { out, err, exit } kind = out;
+    std::string_view data;  // out / err (a PTY's output is `out`); valid during the call only
+    int exit_code = 0;      // exit: the exit status, -1 when killed by a signal
+};
+
+// The server side of one process started by exec (any kind), the exec stream
+// or a PTY: its output is read all the time (the program never blocks on a
+// full pipe) and handed to zero or more subscribers; without subscribers it is
+// dropped. No replay: a subscriber sees what is read after it subscribed. The
+// exit comes last, once both pipes reached EOF (or, when a grandchild keeps
+// them open, 300 ms after the process exited).
+class proc_hub : public std::enable_shared_from_this<proc_hub> {
+public:
+    using sink = std::function<void(const proc_event&)>;
+
+    // RAII: unsubscribes when destroyed (or reset).
+    class subscription {
+    public:
+        subscription() = default;
+        subscription(std::weak_ptr<proc_hub> h, std::uint64_t id) : hub_(std::move(h)), id_(id) {}
+        subscription(subscription&& o) noexcept : hub_(std::move(o.hub_)), id_(std::exchange(o.id_, 0)) {}
+        subscription& operator=(subscription&& o) noexcept;
+        subscription(const subscription&) = delete;
+        subscription& operator=(const subscription&) = delete;
+        ~subscription() { reset(); }
+        void reset();
+
+    private:
+        std::weak_ptr<proc_hub> hub_;
+        std::uint64_t id_ = 0;
+    };
+
+    explicit proc_hub(pid_t pid) : pid_(pid) {}
+    pid_t pid() const { return pid_; }
+    bool finished() const { return finished_; }
+    int exit_code() const { return exit_code_; }
+    bool is_pty() const { return master_ != nullptr; }
+
+    // The sink is called synchronously from the hub's reader; it must not block.
+    // After the exit event the hub drops every subscriber.
+    [[nodiscard]] subscription subscribe(sink s);
+    // true once the process has ended; false at the deadline.
+    asio::awaitable<bool> wait_exit(std::chrono::steady_clock::time_point deadline);
+
+    // PTY only (no-ops otherwise or once finished): input bytes, queued (64
+    // writes at most, further ones dropped) and coalesced; window size.
+    void write_input(std::string bytes);
+    void resize(unsigned cols, unsigned rows);
+
+    // ---- for procs.cpp's reader ----
+    void emit(const proc_event& e);
+    void finish(int code);  // the exit event, then no more subscribers
+    asio::posix::stream_descriptor* master() { return master_.get(); }
+    void set_master(std::unique_ptr<asio::posix::stream_descriptor> m) { master_ = std::move(m); }
+
+private:
+    asio::awaitable<void> input_writer();
+
+    pid_t pid_;
+    bool finished_ = false;
+    int exit_code_ = 0;
+    std::uint64_t next_id_ = 1;
+    std::map<std::uint64_t, std::shared_ptr<sink>> sinks_;
+    std::vector<asio::steady_timer*> exit_waiters_;
+    std::unique_ptr<asio::posix::stream_descriptor> master_;  // PTY master
+    std::deque<std::string> input_;
+    bool writing_input_ = false;
+};
+
 // ---- server state (state.cpp) ----
 struct proc_entry {
     pid_t pid = 0;
@@ -156,6 +249,7 @@ struct proc_entry {
     std::string cmd;
     std::vector<std::string> args;
     bool background = false;
+    std::shared_ptr<proc_hub> hub;  // set by start_hub
 };
 
 struct metric_sample {
@@ -197,6 +291,7 @@ struct app_state {
     asio::io_context& io;
     std::string api_key;
     std::string prefix;
+    std::chrono::milliseconds pty_ping_interval{30000};
     fs::path state_dir;
     int snapshot_status = 202;
     std::map<std::string, std::shared_ptr<capsule>> capsules;
@@ -227,11 +322,59 @@ void start_reaper(app_state& app);
 std::int64_t dir_size(const fs::path& p);
 void sample_metrics(capsule& c);
 
+// Registers the process in c->procs (with `entry`'s tag, cmd, args) and starts
+// reading its output: pipes sp.out_fd/sp.err_fd, or `pty_master` (owned from
+// now on). Takes ownership of sp's fds. When the process has ended its entry
+// leaves c->procs, then subscribers get the exit.
+std::shared_ptr<proc_hub> start_hub(app_state& app, const std::shared_ptr<capsule>& c, const spawned& sp,
+                                    proc_entry entry, int pty_master = -1);
+// The environment of a command in a capsule, with `extra` on top.
+std::vector<std::string> capsule_env(const std::map<std::string, std::string>* extra);
+
 // ---- routes (routes.cpp) ----
 // True for the routes whose body the HTTP layer must not buffer: they get it
 // through request::read_body (multipart uploads).
 bool streamed_body(const app_state& app, std::string_view method, std::string_view target);
 asio::awaitable<answer> handle_request(app_state& app, request req);
+
+// The WebSocket routes (WIRE.md §8, §9, §11): {prefix}/v1/capsules/{id}/exec/stream,
+// .../processes/{selector}/stream, .../pty.
+struct ws_route {
+    enum kind_t { exec_stream, process_stream, pty } kind = exec_stream;
+    std::string capsule_id;  // not yet validated
+    std::string selector;    // process_stream
+};
+std::optional<ws_route> match_ws_route(const app_state& app, std::string_view target);
+
+// ---- WebSocket sessions (ws.cpp over the connection http.cpp provides) ----
+struct ws_message {
+    enum status_t { message, ended, timeout } status = ended;
+    std::string data;  // the payload of a text or binary message
+};
+
+// A server-side WebSocket after the upgrade (plain or TLS), on the server's
+// one thread. A read is pending all the time (client pings get pongs, client
+// close frames are answered); messages wait in a small inbox (64 messages /
+// 4 MiB; more are dropped). Sends are queued and written one at a time. The
+// server never sends a close frame: finish() writes what is queued, then ends
+// the connection (TCP FIN; with TLS a close_notify alert first).
+class ws_conn {
+public:
+    virtual ~ws_conn() = default;
+    // The next client message; `ended` once the client is gone or after
+    // finish(); `timeout` at the deadline.
+    virtual asio::awaitable<ws_message> receive_until(std::chrono::steady_clock::time_point deadline) = 0;
+    asio::awaitable<ws_message> receive() { return receive_until(std::chrono::steady_clock::time_point::max()); }
+    // Queues one text frame. false (nothing queued) when more than 16 MiB
+    // wait already, unless `force`. Ignored once closing().
+    virtual bool send(std::string text, bool force = false) = 0;
+    // Sends what is queued, then closes the connection.
+    virtual void finish() = 0;
+    // finish() was called or the client is gone.
+    virtual bool closing() const = 0;
+};
+
+asio::awaitable<void> ws_session(app_state& app, std::shared_ptr<ws_conn> ws, ws_route route, request req);
 
 // ---- file routes (files.cpp), after authentication ----
 // op: write, read, list, mkdir, remove, stream/write, stream/read

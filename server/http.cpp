@@ -1,6 +1,7 @@
 // wrenn-local: the HTTP/1.1 server (Beast, one coroutine per connection,
 // plain TCP or TLS). Upload routes get their body piecewise, file answers
-// are sent piecewise: memory stays small whatever the size.
+// are sent piecewise: memory stays small whatever the size. WebSocket
+// upgrades on the WebSocket routes leave HTTP for ws_impl (a ws_conn).
 #include "common.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -11,9 +12,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 #include <cerrno>
+#include <deque>
 #include <limits>
+#include <type_traits>
 
 #include <unistd.h>
 
@@ -21,6 +26,7 @@ namespace wl {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using asio::use_awaitable;
 
@@ -140,8 +146,200 @@ asio::awaitable<answer> dispatch(app_state& app, request r) {
     co_return error_answer(500, "internal_error", "an internal error occurred");
 }
 
+// ---------------------------------------------------------------- WebSocket
+constexpr std::size_t ws_read_max = 1024 * 1024;           // larger client messages end the connection
+constexpr std::size_t ws_inbox_max_messages = 64;          // unread client messages kept; more are dropped
+constexpr std::size_t ws_inbox_max_bytes = 4 * 1024 * 1024;
+constexpr std::size_t ws_send_limit = 16 * 1024 * 1024;    // queued for a slow client before send() refuses
+constexpr auto ws_linger = std::chrono::seconds(5);        // after our FIN, waiting for the client's
+constexpr auto ws_write_stall = std::chrono::seconds(60);  // one frame not written by then: the client is gone
+
+// ws_conn over a Beast websocket::stream that owns the connection (plain
+// beast::tcp_stream or asio::ssl::stream<beast::tcp_stream>). Kept alive by
+// its own coroutines (reader, writer, closer) and by the session.
 template <class Stream>
-asio::awaitable<void> serve(app_state& app, Stream& stream, beast::tcp_stream& raw, beast::flat_buffer& buf) {
+class ws_impl final : public ws_conn, public std::enable_shared_from_this<ws_impl<Stream>> {
+public:
+    static constexpr bool tls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+    explicit ws_impl(Stream&& s)
+        : ws_(std::move(s)), wake_(ws_.get_executor()), read_done_evt_(ws_.get_executor()), stall_(ws_.get_executor()) {}
+
+    asio::awaitable<bool> accept(const http::request<http::empty_body>& req) {
+        beast::get_lowest_layer(ws_).expires_never();
+        websocket::stream_base::timeout t{std::chrono::seconds(30), websocket::stream_base::none(), false};
+        ws_.set_option(t);
+        ws_.set_option(websocket::stream_base::decorator(
+            [](websocket::response_type& res) { res.set(http::field::server, "wrenn-local/0.1.0"); }));
+        ws_.read_message_max(ws_read_max);
+        ws_.auto_fragment(false);
+        auto [ec] = co_await ws_.async_accept(req, asio::as_tuple(use_awaitable));
+        co_return !ec;
+    }
+
+    void start_reading() { asio::co_spawn(ws_.get_executor(), reader(), asio::detached); }
+
+    asio::awaitable<ws_message> receive_until(std::chrono::steady_clock::time_point deadline) override {
+        auto self = this->shared_from_this();
+        for (;;) {
+            if (finishing_ || gone_) co_return ws_message{ws_message::ended, {}};
+            if (!inbox_.empty()) {
+                ws_message m{ws_message::message, std::move(inbox_.front())};
+                inbox_.pop_front();
+                inbox_bytes_ -= m.data.size();
+                co_return m;
+            }
+            if (read_done_) co_return ws_message{ws_message::ended, {}};
+            if (std::chrono::steady_clock::now() >= deadline) co_return ws_message{ws_message::timeout, {}};
+            wake_.expires_at(deadline);
+            (void)co_await wake_.async_wait(asio::as_tuple(use_awaitable));
+        }
+    }
+
+    bool send(std::string text, bool force) override {
+        if (finishing_ || gone_) return true;
+        if (!force && out_bytes_ + text.size() > ws_send_limit) return false;
+        out_bytes_ += text.size();
+        outq_.push_back(std::move(text));
+        if (!writing_) {
+            writing_ = true;
+            asio::co_spawn(ws_.get_executor(), writer(), asio::detached);
+        }
+        return true;
+    }
+
+    void finish() override {
+        if (finishing_ || gone_) return;
+        finishing_ = true;
+        wake_.cancel();
+        if (!writing_) start_closing();
+    }
+
+    bool closing() const override { return finishing_ || gone_; }
+
+private:
+    // Always reading: Beast answers pings and close frames while a read is pending.
+    asio::awaitable<void> reader() {
+        auto self = this->shared_from_this();
+        beast::flat_buffer b;
+        for (;;) {
+            auto [ec, n] = co_await ws_.async_read(b, asio::as_tuple(use_awaitable));
+            if (ec) break;
+            if (!finishing_ && inbox_.size() < ws_inbox_max_messages && inbox_bytes_ + n <= ws_inbox_max_bytes) {
+                inbox_.push_back(beast::buffers_to_string(b.data()));
+                inbox_bytes_ += n;
+                wake_.cancel();
+            }
+            b.consume(b.size());
+        }
+        read_done_ = true;
+        read_done_evt_.cancel();
+        wake_.cancel();
+        if (!finishing_) lost();  // the client closed or vanished (finish() does its own closing)
+    }
+
+    asio::awaitable<void> writer() {
+        auto self = this->shared_from_this();
+        while (!outq_.empty() && !gone_) {
+            std::string msg = std::move(outq_.front());
+            outq_.pop_front();
+            out_bytes_ -= msg.size();
+            ws_.text(true);
+            // A client that stops reading must not hold the connection (and
+            // up to 16 MiB of queue) forever.
+            stall_.expires_after(ws_write_stall);
+            stall_.async_wait([weak = this->weak_from_this()](const boost::system::error_code& sec) {
+                if (auto self = weak.lock(); self && !sec) self->lost();
+            });
+            auto [ec, n] = co_await ws_.async_write(asio::buffer(msg), asio::as_tuple(use_awaitable));
+            stall_.cancel();
+            if (ec) lost();
+        }
+        writing_ = false;
+        if (finishing_ && !gone_) start_closing();
+    }
+
+    void lost() {
+        gone_ = true;
+        outq_.clear();
+        out_bytes_ = 0;
+        wake_.cancel();
+        close_socket();
+    }
+
+    void start_closing() {
+        if (closing_started_) return;
+        closing_started_ = true;
+        asio::co_spawn(ws_.get_executor(), closer(), asio::detached);
+    }
+
+    // Everything is written: end the connection without a close frame.
+    asio::awaitable<void> closer() {
+        auto self = this->shared_from_this();
+        boost::system::error_code ec;
+        auto& sock = beast::get_lowest_layer(ws_).socket();
+        if constexpr (tls) {
+            // TLS: stop the WebSocket read (the TLS layer cannot read for two),
+            // then close_notify and wait a moment for the client's.
+            sock.cancel(ec);
+            co_await wait_read_done(std::chrono::steady_clock::now() + ws_linger);
+            beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(3));
+            (void)co_await ws_.next_layer().async_shutdown(asio::as_tuple(use_awaitable));
+        } else {
+            // FIN, and keep reading until the client closes too (closing with
+            // unread data would reset the connection and could lose our last
+            // messages on the client's side).
+            sock.shutdown(tcp::socket::shutdown_send, ec);
+            co_await wait_read_done(std::chrono::steady_clock::now() + ws_linger);
+        }
+        close_socket();
+    }
+
+    asio::awaitable<void> wait_read_done(std::chrono::steady_clock::time_point deadline) {
+        while (!read_done_ && std::chrono::steady_clock::now() < deadline) {
+            read_done_evt_.expires_at(deadline);
+            (void)co_await read_done_evt_.async_wait(asio::as_tuple(use_awaitable));
+        }
+    }
+
+    void close_socket() {
+        boost::system::error_code ec;
+        beast::get_lowest_layer(ws_).socket().close(ec);
+    }
+
+    websocket::stream<Stream> ws_;
+    asio::steady_timer wake_, read_done_evt_, stall_;
+    std::deque<std::string> inbox_, outq_;
+    std::size_t inbox_bytes_ = 0, out_bytes_ = 0;
+    bool writing_ = false, finishing_ = false, gone_ = false, read_done_ = false, closing_started_ = false;
+};
+
+struct ws_upgrade {
+    http::request<http::empty_body> req;
+    request r;
+    ws_route route;
+};
+
+template <class Stream>
+asio::awaitable<void> run_ws(app_state& app, Stream stream, ws_upgrade up) {
+    auto impl = std::make_shared<ws_impl<Stream>>(std::move(stream));
+    bool accepted = co_await impl->accept(up.req);
+    if (!accepted) co_return;
+    impl->start_reading();
+    std::shared_ptr<ws_conn> conn = impl;
+    try {
+        co_await ws_session(app, conn, std::move(up.route), std::move(up.r));
+    } catch (const std::exception& e) {
+        log("websocket session: internal error: %s", e.what());
+    }
+    conn->finish();
+}
+
+// Serves HTTP requests until the connection ends, or until a WebSocket
+// upgrade on a WebSocket route, which it returns (the caller hands the
+// stream over to run_ws).
+template <class Stream>
+asio::awaitable<std::optional<ws_upgrade>> serve(app_state& app, Stream& stream, beast::tcp_stream& raw, beast::flat_buffer& buf) {
     for (;;) {
         // The header first: upload routes read their body piecewise.
         http::request_parser<http::empty_body> header_parser;
@@ -149,10 +347,10 @@ asio::awaitable<void> serve(app_state& app, Stream& stream, beast::tcp_stream& r
         header_parser.body_limit(boost::none);  // checked below, per route
         raw.expires_after(idle_timeout);
         auto [ec, n] = co_await http::async_read_header(stream, buf, header_parser, asio::as_tuple(use_awaitable));
-        if (closed_by_peer(ec)) co_return;
+        if (closed_by_peer(ec)) co_return std::nullopt;
         if (ec) {
             co_await refuse(stream, raw, ec);
-            co_return;
+            co_return std::nullopt;
         }
         auto& h = header_parser.get();
         request r;
@@ -167,6 +365,20 @@ asio::awaitable<void> serve(app_state& app, Stream& stream, beast::tcp_stream& r
         const unsigned version = h.version();
         bool head = r.method == "HEAD";
         if (head) r.method = "GET";
+        if (websocket::is_upgrade(h)) {
+            if (auto route = match_ws_route(app, r.target)) {
+                // Before the upgrade only the capsule id is checked (WIRE.md §7).
+                if (valid_capsule_id(route->capsule_id)) {
+                    raw.expires_never();
+                    ws_upgrade up{header_parser.release(), std::move(r), std::move(*route)};
+                    co_return up;
+                }
+                raw.expires_after(io_timeout);
+                answer bad = error_answer(400, "invalid_request", "invalid sandbox ID");
+                if (co_await write_answer(stream, bad, version, false, false)) co_await linger(stream, raw);
+                co_return std::nullopt;
+            }
+        }
         auto send_continue = [&]() -> asio::awaitable<bool> {
             http::response<http::empty_body> cont{http::status::continue_, version};
             raw.expires_after(io_timeout);
@@ -182,17 +394,17 @@ asio::awaitable<void> serve(app_state& app, Stream& stream, beast::tcp_stream& r
             if (r.content_length && *r.content_length > limit) {
                 boost::system::error_code too_large = http::error::body_limit;
                 co_await refuse(stream, raw, too_large);
-                co_return;
+                co_return std::nullopt;
             }
             http::request_parser<http::string_body> parser{std::move(header_parser)};
             parser.body_limit(limit);  // chunked bodies
-            if (expect_continue && !co_await send_continue()) co_return;
+            if (expect_continue && !co_await send_continue()) co_return std::nullopt;
             raw.expires_after(io_timeout);
             std::tie(ec, n) = co_await http::async_read(stream, buf, parser, asio::as_tuple(use_awaitable));
-            if (closed_by_peer(ec)) co_return;
+            if (closed_by_peer(ec)) co_return std::nullopt;
             if (ec) {
                 co_await refuse(stream, raw, ec);
-                co_return;
+                co_return std::nullopt;
             }
             r.body = std::move(parser.get().body());
             raw.expires_never();
@@ -231,26 +443,30 @@ asio::awaitable<void> serve(app_state& app, Stream& stream, beast::tcp_stream& r
         if (body_ec) {
             if (!closed_by_peer(body_ec) && body_ec.category() == make_error_code(http::error::bad_chunk).category())
                 co_await refuse(stream, raw, body_ec);  // malformed chunked encoding etc.
-            co_return;
+            co_return std::nullopt;
         }
         if (!body_complete) keep = false;
         raw.expires_after(io_timeout);
         bool ok;
         if (a.file) ok = co_await write_file_answer(stream, raw, a, version, keep);
         else ok = co_await write_answer(stream, a, version, keep, head);
-        if (!ok) co_return;
+        if (!ok) co_return std::nullopt;
         if (!body_complete) {
             co_await linger(stream, raw);
-            co_return;
+            co_return std::nullopt;
         }
-        if (!keep) co_return;
+        if (!keep) co_return std::nullopt;
     }
 }
 
 asio::awaitable<void> plain_session(app_state& app, tcp::socket sock) {
     beast::tcp_stream stream(std::move(sock));
     beast::flat_buffer buf;
-    co_await serve(app, stream, stream, buf);
+    auto up = co_await serve(app, stream, stream, buf);
+    if (up) {
+        co_await run_ws(app, std::move(stream), std::move(*up));
+        co_return;
+    }
     boost::system::error_code ec;
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
@@ -261,7 +477,11 @@ asio::awaitable<void> tls_session(app_state& app, tcp::socket sock, asio::ssl::c
     beast::get_lowest_layer(stream).expires_after(io_timeout);
     auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, asio::as_tuple(use_awaitable));
     if (ec) co_return;
-    co_await serve(app, stream, beast::get_lowest_layer(stream), buf);
+    auto up = co_await serve(app, stream, beast::get_lowest_layer(stream), buf);
+    if (up) {
+        co_await run_ws(app, std::move(stream), std::move(*up));
+        co_return;
+    }
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
     (void)co_await stream.async_shutdown(asio::as_tuple(use_awaitable));
 }

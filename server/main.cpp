@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace {
@@ -28,6 +29,8 @@ const char* usage_text =
     "  --snapshot-answer 202|201\n"
     "                           202 (v0.2.0, default): answer the capsule `snapshotting`;\n"
     "                           201 (older servers): answer the template, capsule stays paused\n"
+    "  --pty-ping-interval-ms N the PTY keepalive {\"type\":\"ping\"} period in milliseconds\n"
+    "                           (default 30000, as the real server; tests make it short)\n"
     "  --help                   this text\n"
     "\n"
     "On start it prints WRENN_BASE_URL=... and WRENN_API_KEY=... on stdout.\n";
@@ -43,6 +46,7 @@ int main(int argc, char** argv) {
     using namespace wl;
     std::string listen = "127.0.0.1:0", api_key, cert, key, state_dir, prefix = "/api";
     int snapshot_status = 202;
+    long long pty_ping_ms = 30000;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i], val;
         bool has_inline = false;
@@ -70,6 +74,11 @@ int main(int argc, char** argv) {
             if (v == "202") snapshot_status = 202;
             else if (v == "201") snapshot_status = 201;
             else die("--snapshot-answer must be 202 or 201");
+        } else if (a == "--pty-ping-interval-ms") {
+            auto v = value();
+            if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos ||
+                (pty_ping_ms = std::stoll(v)) <= 0)
+                die("--pty-ping-interval-ms wants a positive number of milliseconds");
         } else die("unknown option " + a + " (see --help)");
     }
     if (cert.empty() != key.empty()) die("--tls-cert and --tls-key go together");
@@ -92,10 +101,16 @@ int main(int argc, char** argv) {
     if (!prefix.empty() && prefix.front() != '/') prefix = "/" + prefix;
 
     std::signal(SIGPIPE, SIG_IGN);
+    // Every WebSocket stream holds a socket, two pipes and a pidfd.
+    if (rlimit nofile{}; ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     asio::io_context io(1);
     app_state app(io);
     app.prefix = prefix;
     app.snapshot_status = snapshot_status;
+    app.pty_ping_interval = std::chrono::milliseconds(pty_ping_ms);
     app.api_key = api_key.empty() ? "wrn_" + random_hex(16) : api_key;
 
     bool temp_state = state_dir.empty();

@@ -44,13 +44,6 @@ answer not_running(const capsule& c) {
     return error_answer(409, "invalid_state", "sandbox is not running (status: " + c.status + ")");
 }
 
-bool equal_const_time(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    unsigned char d = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) d |= static_cast<unsigned char>(a[i] ^ b[i]);
-    return d == 0;
-}
-
 std::map<std::string, std::string> parse_query(std::string_view q) {
     std::map<std::string, std::string> out;
     while (!q.empty()) {
@@ -72,85 +65,10 @@ std::string get(const std::map<std::string, std::string>& m, const std::string& 
 }
 
 // ---------------------------------------------------------------- exec
-struct fg_result {
-    int status = 0;
-    bool timed_out = false;
+// A foreground command's output, collected from its hub.
+struct fg_output {
     std::string out, err;
 };
-
-asio::awaitable<void> read_all(asio::posix::stream_descriptor& sd, std::string& out) {
-    std::array<char, 65536> buf;
-    for (;;) {
-        auto [ec, n] = co_await sd.async_read_some(asio::buffer(buf), asio::as_tuple(use_awaitable));
-        if (n > 0 && out.size() < output_limit) out.append(buf.data(), std::min(n, output_limit - out.size()));
-        if (ec) co_return;
-    }
-}
-
-asio::awaitable<fg_result> run_foreground(spawned sp, std::chrono::seconds timeout) {
-    using namespace asio::experimental::awaitable_operators;
-    auto ex = co_await asio::this_coro::executor;
-    fg_result r;
-    asio::posix::stream_descriptor out(ex, sp.out_fd), err(ex, sp.err_fd);
-    asio::steady_timer deadline(ex, timeout), grace(ex);
-    int readers_left = 2;
-    bool exited = false;
-
-    auto reader = [&](asio::posix::stream_descriptor& sd, std::string& s) -> asio::awaitable<void> {
-        co_await read_all(sd, s);
-        if (--readers_left == 0) grace.cancel();
-    };
-    auto waiter = [&]() -> asio::awaitable<void> {
-        r.status = co_await wait_child(sp.pid, sp.pidfd);
-        exited = true;
-        deadline.cancel();
-        if (readers_left > 0) {
-            // Grandchildren may hold the pipes open (unisolated mode): give the
-            // output a moment, then stop reading.
-            grace.expires_after(300ms);
-            auto [ec] = co_await grace.async_wait(asio::as_tuple(use_awaitable));
-            if (!ec) {
-                boost::system::error_code ig;
-                out.cancel(ig);
-                err.cancel(ig);
-            }
-        }
-    };
-    auto killer = [&]() -> asio::awaitable<void> {
-        auto [ec] = co_await deadline.async_wait(asio::as_tuple(use_awaitable));
-        if (!ec && !exited) {
-            r.timed_out = true;
-            signal_tree(sp.pid, SIGKILL, false);
-        }
-    };
-    co_await (reader(out, r.out) && reader(err, r.err) && waiter() && killer());
-    co_return r;
-}
-
-asio::awaitable<void> watch_background(std::shared_ptr<capsule> c, pid_t pid, int pidfd) {
-    int st = co_await wait_child(pid, pidfd);
-    c->procs.erase(pid);
-    log("capsule %s: background process %d exited (status %d)", c->id.c_str(), pid, st);
-}
-
-std::vector<std::string> capsule_env(const std::optional<wrenn::string_map>& extra) {
-    std::vector<std::pair<std::string, std::string>> kv{
-        {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-        {"HOME", std::string(home_dir)},
-        {"USER", "wrenn-user"},
-        {"LOGNAME", "wrenn-user"}};
-    if (extra)
-        for (auto& [key, v] : *extra) {
-            const std::string& k = key;  // clang 14 cannot capture a structured binding
-            if (k.empty() || k.find('=') != std::string::npos || k.find('\0') != std::string::npos) continue;
-            auto it = std::find_if(kv.begin(), kv.end(), [&](auto& p) { return p.first == k; });
-            if (it != kv.end()) it->second = v;
-            else kv.emplace_back(k, v);
-        }
-    std::vector<std::string> out;
-    for (auto& [k, v] : kv) out.push_back(k + "=" + v);
-    return out;
-}
 
 asio::awaitable<answer> exec(app_state& app, const std::string& id, const request& req) {
     if (!valid_capsule_id(id)) co_return bad_id();
@@ -177,17 +95,17 @@ asio::awaitable<answer> exec(app_state& app, const std::string& id, const reques
     spawn_spec spec;
     spec.argv.push_back(er.cmd);
     spec.argv.insert(spec.argv.end(), er.args.begin(), er.args.end());
-    spec.env = capsule_env(er.envs);
+    spec.env = capsule_env(er.envs ? &*er.envs : nullptr);
     spec.cwd = *cwd;
     spec.root = c->root;
     if (c->has_cgroup) spec.cgroup_procs = freezer_dir(c->id) + "/cgroup.procs";
-    spec.capture = !er.background;
+    spec.capture = true;  // background output too: the process stream attaches to it
     auto t0 = std::chrono::steady_clock::now();
     spawned sp;
     try {
         ensure_init(app, c);
         spec.ns_pid = c->ns_pid;
-        sp = spawn_process(spec);
+        sp = co_await spawn_process_async(spec);
     } catch (const std::system_error& e) {
         co_return error_answer(502, "agent_error", std::string("failed to start process: ") + e.what());
     }
@@ -196,22 +114,35 @@ asio::awaitable<answer> exec(app_state& app, const std::string& id, const reques
     if (er.background) {
         std::string tag = er.tag.value_or("");
         if (tag.empty()) tag = "proc-" + random_hex(4);
-        c->procs[sp.pid] = proc_entry{sp.pid, tag, er.cmd, er.args, true};
-        asio::co_spawn(app.io, watch_background(c, sp.pid, sp.pidfd), asio::detached);
+        start_hub(app, c, sp, proc_entry{sp.pid, tag, er.cmd, er.args, true, nullptr});
         log("capsule %s: background %s pid %d tag %s", c->id.c_str(), er.cmd.c_str(), sp.pid, tag.c_str());
         co_return json_answer(202, json::object{{"sandbox_id", c->id}, {"cmd", er.cmd}, {"pid", sp.pid}, {"tag", tag}});
     }
-    c->procs[sp.pid] = proc_entry{sp.pid, {}, er.cmd, er.args, false};
+    auto hub = start_hub(app, c, sp, proc_entry{sp.pid, {}, er.cmd, er.args, false, nullptr});
+    auto collected = std::make_shared<fg_output>();
+    auto sub = hub->subscribe([collected](const proc_event& e) {
+        std::string* to = e.kind == proc_event::out ? &collected->out
+                          : e.kind == proc_event::err ? &collected->err
+                                                      : nullptr;
+        if (to && to->size() < output_limit) to->append(e.data.substr(0, output_limit - to->size()));
+    });
     int timeout = er.timeout_sec && *er.timeout_sec > 0 ? *er.timeout_sec : 30;
-    auto r = co_await run_foreground(sp, std::chrono::seconds(timeout));
-    c->procs.erase(sp.pid);
+    bool timed_out = false;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
+    bool exited = co_await hub->wait_exit(deadline);
+    if (!exited) {
+        timed_out = true;
+        signal_tree(sp.pid, SIGKILL, false);
+        co_await hub->wait_exit(std::chrono::steady_clock::time_point::max());
+    }
     c->last_active_at = sys_clock::now();
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
-    if (r.timed_out)
+    if (timed_out)
         co_return error_answer(502, "agent_error",
                                "exec failed: process timed out after " + std::to_string(timeout) +
                                    "s: context deadline exceeded");
-    int code = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1;
+    const fg_output& r = *collected;
+    int code = hub->exit_code();
     bool utf8 = valid_utf8(r.out) && valid_utf8(r.err);
     json::object o{{"sandbox_id", c->id},
                    {"cmd", er.cmd},
@@ -253,10 +184,12 @@ asio::awaitable<answer> kill_process(app_state& app, const std::string& id, cons
                    selector.find_first_not_of("0123456789") == std::string::npos &&
                    std::stoull(selector) <= 0xffffffffULL;
     pid_t target = 0;
+    std::shared_ptr<proc_hub> hub;
     for (auto& [pid, e] : c->procs)
         if ((numeric && std::to_string(pid) == std::to_string(std::stoull(selector))) ||
             (!numeric && e.tag == selector)) {
             target = pid;
+            hub = e.hub;
             break;
         }
     if (!target)
@@ -265,6 +198,9 @@ asio::awaitable<answer> kill_process(app_state& app, const std::string& id, cons
                                        : "process with tag " + selector + " not found");
     bool term = get(q, "signal") == "SIGTERM";
     signal_tree(target, term ? SIGTERM : SIGKILL, term);
+    // After a SIGKILL, answer once the process is gone (2 s at most), so that
+    // a process list right after the 204 no longer shows it.
+    if (!term && hub) co_await hub->wait_exit(std::chrono::steady_clock::now() + 2s);
     co_return empty_answer(204);
 }
 
@@ -646,6 +582,22 @@ std::string file_op(const std::vector<std::string>& segs) {
 
 } // namespace
 
+std::optional<ws_route> match_ws_route(const app_state& app, std::string_view target) {
+    auto segs = route_segments(app, target.substr(0, target.find('?')));
+    const auto n = segs.size();
+    if (n < 4 || segs[0] != "v1" || segs[1] != "capsules") return std::nullopt;
+    ws_route r;
+    r.capsule_id = segs[2];
+    if (n == 5 && segs[3] == "exec" && segs[4] == "stream") r.kind = ws_route::exec_stream;
+    else if (n == 4 && segs[3] == "pty") r.kind = ws_route::pty;
+    else if (n == 6 && segs[3] == "processes" && !segs[4].empty() && segs[5] == "stream") {
+        r.kind = ws_route::process_stream;
+        r.selector = segs[4];
+    } else
+        return std::nullopt;
+    return r;
+}
+
 bool streamed_body(const app_state& app, std::string_view method, std::string_view target) {
     if (method != "POST") return false;
     auto op = file_op(route_segments(app, target.substr(0, target.find('?'))));
@@ -668,7 +620,7 @@ asio::awaitable<answer> handle_request(app_state& app, request req) {
 
     // Authentication (WIRE.md §1.3): X-API-Key, else Bearer (not supported here).
     if (req.api_key) {
-        if (!equal_const_time(*req.api_key, app.api_key))
+        if (!same_secret(*req.api_key, app.api_key))
             co_return error_answer(401, "unauthorized", "invalid API key");
     } else if (req.authorization && req.authorization->rfind("Bearer ", 0) == 0) {
         co_return error_answer(401, "unauthorized", "invalid or expired token");

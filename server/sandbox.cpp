@@ -18,9 +18,11 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 namespace wl {
@@ -78,10 +80,21 @@ int errno_pipe_read(int fd) {
     }
 }
 
-// fork + exec; child-side code uses only async-signal-safe calls.
-spawned do_spawn(const std::string& exe, const std::vector<std::string>& argv,
+// A forked child on its way to exec: `fail_fd` reads its errno if exec (or
+// chdir) fails, EOF once it has exec'd.
+struct forked {
+    spawned s;
+    int fail_fd = -1;
+    std::string what;  // for the error message
+};
+
+// fork; the child (async-signal-safe calls only) sets itself up and execs.
+// The parent keeps the read ends of the pipes.
+forked fork_child(const std::string& exe, const std::vector<std::string>& argv,
                  const std::vector<std::string>& env, const std::string& chdir_to,
-                 const std::string& cgroup_procs, bool capture, bool inherit_stderr, int info_fd = -1) {
+                 const std::string& cgroup_procs, bool capture, bool inherit_stderr, int info_fd = -1,
+                 int tty_fd = -1, bool tty_ctty = true) {
+    if (tty_fd >= 0) capture = false;
     std::vector<char*> cargv, cenv;
     for (auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
     cargv.push_back(nullptr);
@@ -127,13 +140,20 @@ spawned do_spawn(const std::string& exe, const std::vector<std::string>& argv,
         for (int s = 1; s < 32; ++s)
             if (s != SIGKILL && s != SIGSTOP) ::signal(s, SIG_DFL);
         int devnull = ::open("/dev/null", O_RDWR);
-        if (devnull >= 0) ::dup2(devnull, 0);
-        if (capture) {
-            ::dup2(outp[1], 1);
-            ::dup2(errp[1], 2);
-        } else if (devnull >= 0) {
-            ::dup2(devnull, 1);
-            if (!inherit_stderr) ::dup2(devnull, 2);
+        if (tty_fd >= 0) {
+            // The PTY slave on 0-2; the controlling terminal of this session,
+            // unless a session inside the capsule takes it (setsid -c).
+            if (tty_ctty) ::ioctl(tty_fd, TIOCSCTTY, 0);
+            for (int fd = 0; fd < 3; ++fd) ::dup2(tty_fd, fd);
+        } else {
+            if (devnull >= 0) ::dup2(devnull, 0);
+            if (capture) {
+                ::dup2(outp[1], 1);
+                ::dup2(errp[1], 2);
+            } else if (devnull >= 0) {
+                ::dup2(devnull, 1);
+                if (!inherit_stderr) ::dup2(devnull, 2);
+            }
         }
         ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
         if (info_fd >= 0) ::dup2(info_fd, 3);  // inherited as fd 3
@@ -148,27 +168,66 @@ spawned do_spawn(const std::string& exe, const std::vector<std::string>& argv,
         ::_exit(127);
     }
     ::close(failp[1]);
-    failp[1] = -1;
     if (capture) {
         ::close(outp[1]);
         ::close(errp[1]);
-        outp[1] = errp[1] = -1;
     }
-    int err = errno_pipe_read(failp[0]);
-    ::close(failp[0]);
-    failp[0] = -1;
+    forked f;
+    f.s.pid = pid;
+    f.s.out_fd = outp[0];
+    f.s.err_fd = errp[0];
+    f.s.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    f.fail_fd = failp[0];
+    f.what = "exec " + argv[0];
+    return f;
+}
+
+void close_spawned(const spawned& s) {
+    for (int fd : {s.out_fd, s.err_fd, s.pidfd})
+        if (fd >= 0) ::close(fd);
+}
+
+// Waits (blocking) until the child has exec'd; throws if it could not.
+spawned wait_exec_sync(const forked& f) {
+    int err = errno_pipe_read(f.fail_fd);
+    ::close(f.fail_fd);
     if (err != 0) {
         int st;
-        ::waitpid(pid, &st, 0);
-        close_all();
-        throw std::system_error(err, std::generic_category(), "exec " + argv[0]);
+        ::waitpid(f.s.pid, &st, 0);
+        close_spawned(f.s);
+        throw std::system_error(err, std::generic_category(), f.what);
     }
-    spawned s;
-    s.pid = pid;
-    s.out_fd = outp[0];
-    s.err_fd = errp[0];
-    s.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    return s;
+    return f.s;
+}
+
+// The same without blocking the server: other connections are served while
+// the child joins its cgroup and execs (milliseconds, far more under load).
+asio::awaitable<spawned> wait_exec(forked f) {
+    asio::posix::stream_descriptor sd(co_await asio::this_coro::executor, f.fail_fd);
+    char buf[sizeof(int)];
+    std::size_t got = 0;
+    while (got < sizeof buf) {
+        auto [ec, n] = co_await sd.async_read_some(asio::buffer(buf + got, sizeof buf - got),
+                                                   asio::as_tuple(asio::use_awaitable));
+        got += n;
+        if (ec) break;
+    }
+    int err = 0;
+    if (got == sizeof buf) std::memcpy(&err, buf, sizeof err);
+    if (err != 0) {
+        int pidfd = f.s.pidfd;
+        f.s.pidfd = -1;
+        co_await wait_child(f.s.pid, pidfd);  // reaps it, closes the pidfd
+        close_spawned(f.s);
+        throw std::system_error(err, std::generic_category(), f.what);
+    }
+    co_return f.s;
+}
+
+spawned do_spawn(const std::string& exe, const std::vector<std::string>& argv,
+                 const std::vector<std::string>& env, const std::string& chdir_to,
+                 const std::string& cgroup_procs, bool capture, bool inherit_stderr, int info_fd = -1) {
+    return wait_exec_sync(fork_child(exe, argv, env, chdir_to, cgroup_procs, capture, inherit_stderr, info_fd));
 }
 
 std::string search_exe(const std::string& cmd, const std::vector<std::string>& env) {
@@ -194,6 +253,7 @@ void detect_sandbox() {
         sandbox.bwrap = std::system(cmd.c_str()) == 0;
         if (!sandbox.bwrap) log("bwrap at %s does not work here", sandbox.bwrap_path.c_str());
     }
+    sandbox.setsid_path = ::access("/usr/bin/setsid", X_OK) == 0 ? "/usr/bin/setsid" : "";
     if (sandbox.bwrap) {
         sandbox.nsenter_path = find_on_path("nsenter");
         if (sandbox.nsenter_path.empty() || ::access("/usr/bin/setpriv", X_OK) != 0) {
@@ -289,17 +349,24 @@ spawned spawn_capsule_init(const fs::path& root, const std::string& cgroup_procs
     return s;
 }
 
-spawned spawn_process(const spawn_spec& spec) {
+namespace {
+forked start_process(const spawn_spec& spec) {
     if (sandbox.bwrap && spec.ns_pid > 0 && !sandbox.nsenter_path.empty()) {
         // Join the capsule's namespaces (one pid namespace per capsule, so
         // orphans survive their parent like in a VM); no capabilities.
         std::vector<std::string> a{sandbox.nsenter_path, "-t", std::to_string(spec.ns_pid), "-p", "-m", "-u", "-i",
                                    "-r", "--wd=" + spec.root.string(), "--",
                                    "/usr/bin/setpriv", "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs",
-                                   "--", "/bin/sh", "-c", "cd \"$1\" || exit 1; shift; exec \"$@\"", "--",
-                                   spec.cwd};
+                                   "--"};
+        // A PTY's session (and so its process groups) must live in the
+        // capsule's pid namespace, or shells cannot manage the terminal's
+        // foreground group (dash exits 2 on "Cannot set tty process group").
+        bool inner_session = spec.tty_fd >= 0 && !sandbox.setsid_path.empty();
+        if (inner_session) a.insert(a.end(), {sandbox.setsid_path, "-c", "-w"});
+        a.insert(a.end(), {"/bin/sh", "-c", "cd \"$1\" || exit 1; shift; exec \"$@\"", "--", spec.cwd});
         a.insert(a.end(), spec.argv.begin(), spec.argv.end());
-        return do_spawn(sandbox.nsenter_path, a, spec.env, {}, spec.cgroup_procs, spec.capture, false);
+        return fork_child(sandbox.nsenter_path, a, spec.env, {}, spec.cgroup_procs, spec.capture, false, -1,
+                          spec.tty_fd, !inner_session);
     }
     if (sandbox.bwrap) {
         std::vector<std::string> a{sandbox.bwrap_path, "--die-with-parent", "--unshare-pid", "--unshare-ipc",
@@ -312,10 +379,13 @@ spawned spawn_process(const spawn_spec& spec) {
             if (!fs::is_symlink(spec.root / l, ec)) fs::create_directory_symlink("usr/" + l, spec.root / l, ec);
         }
         a.insert(a.end(), {"--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev", "--chdir", spec.cwd, "--"});
+        bool inner_session = spec.tty_fd >= 0 && !sandbox.setsid_path.empty();
+        if (inner_session) a.insert(a.end(), {sandbox.setsid_path, "-c", "-w"});
         // Like envd: through a shell, so a missing binary is exit 127 + message.
         a.insert(a.end(), {"/bin/sh", "-c", "exec \"$@\"", "--"});
         a.insert(a.end(), spec.argv.begin(), spec.argv.end());
-        return do_spawn(sandbox.bwrap_path, a, spec.env, {}, spec.cgroup_procs, spec.capture, false);
+        return fork_child(sandbox.bwrap_path, a, spec.env, {}, spec.cgroup_procs, spec.capture, false, -1,
+                          spec.tty_fd, !inner_session);
     }
     std::vector<std::string> env = spec.env;
     std::string host_home = (spec.root / "home/wrenn-user").string();
@@ -323,8 +393,61 @@ spawned spawn_process(const spawn_spec& spec) {
         if (e.rfind("HOME=", 0) == 0 && e == "HOME=" + std::string(home_dir)) e = "HOME=" + host_home;
     std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$@\"", "--"};
     argv.insert(argv.end(), spec.argv.begin(), spec.argv.end());
-    return do_spawn("/bin/sh", argv, env, host_path(spec.root, spec.cwd).string(),
-                    spec.cgroup_procs, spec.capture, false);
+    return fork_child("/bin/sh", argv, env, host_path(spec.root, spec.cwd).string(), spec.cgroup_procs, spec.capture,
+                      false, -1, spec.tty_fd);
+}
+} // namespace
+
+spawned spawn_process(const spawn_spec& spec) { return wait_exec_sync(start_process(spec)); }
+
+asio::awaitable<spawned> spawn_process_async(const spawn_spec& spec) {
+    forked f;
+    try {
+        f = start_process(spec);
+    } catch (...) {
+        if (spec.tty_fd >= 0) ::close(spec.tty_fd);
+        throw;
+    }
+    // The child has its copy: later forks must not inherit the slave.
+    if (spec.tty_fd >= 0) ::close(spec.tty_fd);
+    co_return co_await wait_exec(std::move(f));
+}
+
+pty_fds open_pty(pid_t ns_pid, unsigned cols, unsigned rows) {
+    pty_fds p;
+    if (ns_pid > 0) {
+        // The capsule's private devpts (bwrap --dev): /dev/ptmx -> pts/ptmx there.
+        std::string ptmx = "/proc/" + std::to_string(ns_pid) + "/root/dev/ptmx";
+        p.master = ::open(ptmx.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (p.master >= 0) {
+            int unlock = 0;
+            if (::ioctl(p.master, TIOCSPTLCK, &unlock) == 0)
+                p.slave = ::ioctl(p.master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+            if (p.slave < 0) {
+                ::close(p.master);
+                p.master = -1;
+            } else {
+                p.in_capsule = true;
+            }
+        }
+    }
+    if (p.master < 0) {
+        p.master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (p.master < 0) throw std::system_error(errno, std::generic_category(), "open /dev/ptmx");
+        int unlock = 0;
+        if (::ioctl(p.master, TIOCSPTLCK, &unlock) == 0)
+            p.slave = ::ioctl(p.master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (p.slave < 0) {
+            int e = errno;
+            ::close(p.master);
+            throw std::system_error(e, std::generic_category(), "open the PTY slave");
+        }
+    }
+    winsize ws{};
+    ws.ws_col = static_cast<unsigned short>(cols);
+    ws.ws_row = static_cast<unsigned short>(rows);
+    ::ioctl(p.master, TIOCSWINSZ, &ws);
+    return p;
 }
 
 asio::awaitable<int> wait_child(pid_t pid, int pidfd) {

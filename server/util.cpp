@@ -168,6 +168,55 @@ bool valid_utf8(std::string_view s) {
     return true;
 }
 
+// Length of the valid UTF-8 sequence at s[i], 0 if none (Go's utf8.DecodeRune
+// rules: no overlongs, no surrogates, nothing above U+10FFFF).
+static std::size_t utf8_seq(std::string_view s, std::size_t i) {
+    auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const std::size_t n = s.size();
+    unsigned char c = b(i);
+    if (c < 0x80) return 1;
+    std::size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else return 0;
+    if (i + len > n) return 0;
+    if (b(i + 1) < lo || b(i + 1) > hi) return 0;
+    for (std::size_t k = 2; k < len; ++k)
+        if ((b(i + k) & 0xC0) != 0x80) return 0;
+    return len;
+}
+
+std::string utf8_replace_invalid(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size();) {
+        auto len = utf8_seq(s, i);
+        if (len == 0) {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        } else {
+            out.append(s.data() + i, len);
+            i += len;
+        }
+    }
+    return out;
+}
+
+bool same_secret(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    unsigned char d = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) d |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return d == 0;
+}
+
 namespace {
 std::string utc_format(sys_clock::time_point t, const char* format) {
     auto tt = sys_clock::to_time_t(t);
