@@ -79,7 +79,7 @@ TEST_CASE("background commands: started, listed by tag, killed by tag and by pid
     });
 }
 
-TEST_CASE("killing an unknown process is a not_found_error; a numeric tag is refused", "[commands]") {
+TEST_CASE("killing an unknown process is a not_found_error, a numeric tag is refused", "[commands]") {
     local_server srv;
     auto cfg = srv.config();
     auto e = wrenn_test::as<wrenn::not_found_error>(wrenn_test::failure_of(cfg, [](wrenn::client c) -> asio::awaitable<void> {

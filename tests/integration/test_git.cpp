@@ -160,7 +160,7 @@ TEST_CASE("git: init, add, commit, branches, status, restore, reset round trips"
     });
 }
 
-TEST_CASE("git: clone, push and pull over HTTP with basic auth; credentials never stay behind", "[git]") {
+TEST_CASE("git: clone, push and pull over HTTP with basic auth, credentials never stay behind", "[git]") {
     const std::string user = "alice", password = "S3cret-pw-7f1c";
     wrenn_test::git_http_server remote(user, password);
     auto url = remote.create_repo("demo.git");

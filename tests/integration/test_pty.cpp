@@ -172,7 +172,7 @@ TEST_CASE("pty: errors are typed and name the problem", "[pty]") {
     wrenn_test::as<wrenn::conflict_error>(e3);
 }
 
-TEST_CASE("pty: keepalive pings are consumed silently; a cancelled read keeps the session", "[pty]") {
+TEST_CASE("pty: keepalive pings are consumed silently, a cancelled read keeps the session", "[pty]") {
     local_server srv({.extra_args = {"--pty-ping-interval-ms", "50"}});
     wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
         auto cap = co_await capsule::create(c, {.wait = true});

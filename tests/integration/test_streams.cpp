@@ -316,7 +316,7 @@ TEST_CASE("stream: a quiet stream stays open (pings), a dead or frozen server is
     }
 }
 
-TEST_CASE("stream: cancelling or dropping the consumer stops following; the process keeps running",
+TEST_CASE("stream: cancelling or dropping the consumer stops following, the process keeps running",
           "[streams]") {
     local_server srv;
     wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {

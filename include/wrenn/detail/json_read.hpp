@@ -2,7 +2,7 @@
 // decoders: a missing key or a value of the wrong type reads as "absent".
 #pragma once
 
-#include <wrenn/models.hpp>
+#include <map>
 
 #include <boost/json/value.hpp>
 #include <boost/json/value_to.hpp>
@@ -83,8 +83,8 @@ inline bool boolean(const json::value& v, std::string_view key) {
     return f && f->is_bool() && f->get_bool();
 }
 
-inline string_map str_map(const json::value& v, std::string_view key) {
-    string_map out;
+inline std::map<std::string, std::string> str_map(const json::value& v, std::string_view key) {
+    std::map<std::string, std::string> out;
     auto* f = find(v, key);
     if (f && f->is_object())
         for (auto& kv : f->get_object())
@@ -119,7 +119,7 @@ inline std::vector<std::int64_t> int_list(const json::value& v, std::string_view
     return out;
 }
 
-inline json::object map_to_object(const string_map& m) {
+inline json::object map_to_object(const std::map<std::string, std::string>& m) {
     json::object o;
     for (auto& [k, val] : m) o[k] = val;
     return o;
