@@ -456,8 +456,19 @@ asio::awaitable<int> wait_child(pid_t pid, int pidfd) {
     if (pidfd >= 0) {
         asio::posix::stream_descriptor sd(ex, pidfd);
         (void)co_await sd.async_wait(asio::posix::stream_descriptor::wait_read, asio::as_tuple(asio::use_awaitable));
-        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-        co_return status;
+        // Never a blocking waitpid here: this completion does not prove that
+        // the child has exited (seen under heavy load: the pidfd not readable,
+        // the child alive). A likely source: asio does not EPOLL_CTL_DEL a
+        // socket it closes (close() is expected to drop it from the epoll
+        // set), but a child between fork and exec still holds that socket, so
+        // its registration lives on and its events reach the descriptor that
+        // asio's reused reactor slot now belongs to. A blocking waitpid on a
+        // running child (a PTY shell waiting for input) froze the io_context
+        // thread for good, SIGTERM included. So: reap it if it has exited,
+        // else poll below (an edge-triggered re-wait could miss the exit).
+        pid_t r;
+        while ((r = ::waitpid(pid, &status, WNOHANG)) < 0 && errno == EINTR) {}
+        if (r != 0) co_return status;  // reaped (or not our child any more)
     }
     asio::steady_timer t(ex);
     for (;;) {
