@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libssl-dev   # the SDK's dependencies
   catch2 openssl tmux                                 # tests (openssl makes the test CA, tmux runs the shell example)
   bubblewrap procps                                   # wrenn-local's sandbox
+  python3                                             # tests (upstream servers inside capsules for the proxy tests)
 )
 
 missing=()
