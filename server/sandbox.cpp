@@ -15,6 +15,7 @@
 #include <sstream>
 #include <system_error>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -509,11 +510,13 @@ std::vector<pid_t> process_tree(const std::vector<pid_t>& roots) {
     }
     std::vector<pid_t> out;
     std::vector<pid_t> todo;
+    std::unordered_set<pid_t> seen;  // the snapshot is not atomic: pid reuse can make a parent cycle
     for (pid_t r : roots)
         if (r > 0 && ::kill(r, 0) == 0) todo.push_back(r);
     while (!todo.empty()) {
         pid_t p = todo.back();
         todo.pop_back();
+        if (!seen.insert(p).second) continue;
         out.push_back(p);
         auto it = children.find(p);
         if (it != children.end())
