@@ -156,6 +156,7 @@ TEST_CASE("git: init, add, commit, branches, status, restore, reset round trips"
         CHECK_THROWS_AS(git.configure_user("", "x@y"), wrenn::usage_error);
         CHECK_THROWS_AS(git.clone("http://h/r.git", {}, {.password = "p"}), wrenn::usage_error);
         CHECK_THROWS_AS(git.dangerously_authenticate("u", "p\nq"), wrenn::usage_error);
+        CHECK_THROWS_AS(git.push({.password = "p", .cwd = repo}), wrenn::usage_error);
         co_await cap.destroy();
     });
 }

@@ -402,6 +402,17 @@ TEST_CASE("run with on_stdout/on_stderr: callbacks fire while the command runs",
         });
         CHECK_FALSE(sleeping);
 
+        // a failing callback is reported as itself, at once (not as a timeout), and the command is killed
+        failure = nullptr;
+        auto boom = [](std::string_view) { throw std::runtime_error("callback failed"); };
+        try {
+            co_await cap.commands.run("echo boom; exec sleep 60", {.timeout = 20s, .on_stdout = boom});
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        auto cb = wrenn_test::as<std::runtime_error>(failure);
+        CHECK(std::string(cb.what()) == "callback failed");
+
         // background + callbacks is refused before any I/O
         CHECK_THROWS_AS(cap.commands.run("x", {.background = true, .on_stdout = on_err}), wrenn::usage_error);
         co_await cap.destroy();

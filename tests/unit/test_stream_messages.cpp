@@ -57,6 +57,10 @@ TEST_CASE("stream command: shell form, program form, env and cwd wrapping", "[st
     CHECK_THROWS_AS(make_stream_command("", {}, {}, ""), usage_error);
     CHECK_THROWS_AS(make_stream_command("x", {}, {{"", "v"}}, ""), usage_error);
     CHECK_THROWS_AS(make_stream_command("x", {}, {{"A=B", "v"}}, ""), usage_error);
+    CHECK_THROWS_AS(make_stream_command("x", {}, {{"-i", "v"}}, ""), usage_error);  // would be an env option
+    CHECK_THROWS_AS(make_stream_command("x", {}, {{"1A", "v"}}, ""), usage_error);
+    CHECK_THROWS_AS(make_stream_command("x", {}, {{"A", std::string("a\0b", 3)}}, ""), usage_error);
+    CHECK(make_stream_command("x", {}, {{"_A1", "v"}}, "").args[3] == "_A1=v");
 }
 
 TEST_CASE("exec stream client messages", "[stream]") {

@@ -32,12 +32,13 @@ inline boost::asio::awaitable<command_result> run_streaming(std::shared_ptr<clie
                                                            output_callback::function on_stderr,
                                                            std::string operation) {
     using namespace boost::asio::experimental::awaitable_operators;
+    if (timeout && timeout->count() <= 0) timeout = std::chrono::seconds(30);  // as the server reads 0
     auto t0 = std::chrono::steady_clock::now();
     auto stream = co_await open_process_stream(c, client_impl::capsule_path(id, "/exec/stream"),
                                                std::move(start_message), operation, false);
     command_result r;
     r.pid = stream.pid();
-    auto collect = [&]() -> boost::asio::awaitable<void> {
+    auto read_all = [&]() -> boost::asio::awaitable<void> {
         while (auto ev = co_await stream.next()) {
             if (ev->is_stdout()) {
                 r.stdout_text += ev->data;
@@ -52,8 +53,17 @@ inline boost::asio::awaitable<command_result> run_streaming(std::shared_ptr<clie
             }
         }
     };
-    bool timed_out = false;
     std::exception_ptr failure;
+    // Catches its own failure: `||` waits for the first branch that *succeeds*,
+    // so a throwing branch would otherwise be reported as the timer's win.
+    auto collect = [&]() -> boost::asio::awaitable<void> {
+        try {
+            co_await read_all();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    };
+    bool timed_out = false;
     try {
         if (timeout) {
             boost::asio::steady_timer timer(c->executor, *timeout);
@@ -63,8 +73,9 @@ inline boost::asio::awaitable<command_result> run_streaming(std::shared_ptr<clie
             co_await collect();
         }
     } catch (...) {
-        failure = std::current_exception();
+        if (!failure) failure = std::current_exception();  // cancelled from outside
     }
+    if (timed_out) failure = nullptr;  // only the cancellation the timer caused
     if ((failure || timed_out) && r.pid > 0 && !stream.exit_code()) {
         // a foreground command does not outlive its run(): also when cancelled
         co_await boost::asio::this_coro::reset_cancellation_state();
@@ -142,6 +153,8 @@ WRENN_DECL boost::asio::awaitable<std::vector<process_info>> commands::list() co
 }
 
 WRENN_DECL boost::asio::awaitable<void> commands::kill(int pid, kill_signal signal) const {
+    if (pid <= 0)
+        throw usage_error("invalid_pid", "commands.kill(" + std::to_string(pid) + "): a pid is a positive number");
     return capsules_api(c_).kill_process(id_, std::to_string(pid), signal);
 }
 

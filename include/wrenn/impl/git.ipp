@@ -136,10 +136,11 @@ inline boost::asio::awaitable<command_result> with_credentials(commands cmds, gi
         return c;
     };
     auto embed = set_url(gp::embed_credentials(*original, username, password));
-    (void)co_await exec_git(cmds, std::move(embed));
     std::exception_ptr failure;
     command_result result;
     try {
+        // inside the try: once the embedding may have run, the restore must run too
+        co_await run_checked(cmds, std::move(embed));
         result = co_await exec_git(cmds, op);
         check_git(op, result);
     } catch (...) {
@@ -150,7 +151,7 @@ inline boost::asio::awaitable<command_result> with_credentials(commands cmds, gi
     std::exception_ptr restore_failure;
     try {
         auto restore = set_url(*original);
-        (void)co_await exec_git(cmds, std::move(restore));
+        co_await run_checked(cmds, std::move(restore));
     } catch (...) {
         restore_failure = std::current_exception();
     }
@@ -204,6 +205,9 @@ WRENN_DECL boost::asio::awaitable<command_result> git::commit(std::string messag
 WRENN_DECL boost::asio::awaitable<command_result> git::push(git_push_options o) const {
     auto call = detail::make_git_call(detail::gp::push_argv(o.remote, o.branch, o.force, o.set_upstream), "push", o,
                                       detail::seconds(60));
+    if (!o.password.empty() && o.username.empty())
+        throw usage_error("invalid_argument", "git.push: a password needs a username (for a token, pass any "
+                                              "non-empty username, e.g. \"x-access-token\")");
     if (o.username.empty() || o.password.empty()) return detail::run_checked(c_, std::move(call));
     call.secrets = detail::secrets_of(o.username, o.password);
     auto lookup = detail::make_git_call(detail::gp::remote_get_argv(o.remote), "push", o);
@@ -214,6 +218,9 @@ WRENN_DECL boost::asio::awaitable<command_result> git::push(git_push_options o) 
 WRENN_DECL boost::asio::awaitable<command_result> git::pull(git_pull_options o) const {
     auto call = detail::make_git_call(detail::gp::pull_argv(o.remote, o.branch, o.rebase, o.ff_only), "pull", o,
                                       detail::seconds(60));
+    if (!o.password.empty() && o.username.empty())
+        throw usage_error("invalid_argument", "git.pull: a password needs a username (for a token, pass any "
+                                              "non-empty username, e.g. \"x-access-token\")");
     if (o.username.empty() || o.password.empty()) return detail::run_checked(c_, std::move(call));
     call.secrets = detail::secrets_of(o.username, o.password);
     auto lookup = detail::make_git_call(detail::gp::remote_get_argv(o.remote), "pull", o);

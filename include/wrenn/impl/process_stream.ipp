@@ -51,6 +51,7 @@ inline boost::asio::awaitable<std::optional<stream_event>> next_stream_event(
             throw;
         }
         if (!msg) {
+            if (s->finished) co_return std::nullopt;  // closed here (close() or the stream destroyed)
             s->finish();
             throw protocol_error("stream_ended",
                                  s->operation +

@@ -31,6 +31,9 @@ WRENN_DECL void runner::run(boost::asio::awaitable<void> op) {
     s_->ioc.restart();
     while (!done && s_->ioc.run_one() > 0) {
     }
+    // Let what the call left behind move on (e.g. a finished stream's close
+    // frame): between blocking calls nothing else drives this io_context.
+    s_->ioc.poll();
     if (failure) std::rethrow_exception(failure);
 }
 

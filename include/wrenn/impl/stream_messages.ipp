@@ -6,6 +6,7 @@
 #include <wrenn/protocol/stream_messages.hpp>
 
 #include <boost/json/parse.hpp>
+#include <cctype>
 #include <boost/json/serialize.hpp>
 
 namespace wrenn::protocol {
@@ -50,10 +51,16 @@ WRENN_DECL stream_command make_stream_command(std::string_view command, std::vec
                                               std::string_view cwd) {
     if (command.empty())
         throw usage_error("empty_command", "commands.stream: the command is empty; pass a shell command or a program");
-    for (auto& [k, v] : envs)
-        if (k.empty() || k.find('=') != std::string::npos || k.find('\0') != std::string::npos)
+    for (auto& [k, v] : envs) {
+        // a shell-style name: it goes through `env NAME=value`, where "-x" would be an option
+        bool ok = !k.empty() && !std::isdigit(static_cast<unsigned char>(k[0]));
+        for (char ch : k) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
+        if (!ok)
             throw usage_error("invalid_env", "commands.stream: environment variable name '" + k +
-                                                 "' is not valid (empty, or contains '=' or NUL)");
+                                                 "' is not valid (letters, digits and '_', not starting with a digit)");
+        if (v.find('\0') != std::string::npos)
+            throw usage_error("invalid_env", "commands.stream: the value of " + k + " contains a NUL byte");
+    }
     stream_command c;
     if (args.empty()) {
         c.cmd = "/bin/sh";

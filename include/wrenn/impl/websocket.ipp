@@ -139,6 +139,8 @@ inline void release_write(ws_connection& c) {
 }
 
 inline asio::awaitable<void> close_task(std::shared_ptr<ws_connection> c, std::string last_message) {
+    // a cancelled close() must still end with a closed socket
+    co_await asio::this_coro::reset_cancellation_state();
     // the peer gets a second to answer the close frame; then the socket just closes
     asio::steady_timer guard(c->executor, std::chrono::seconds(1));
     guard.async_wait([weak = std::weak_ptr<ws_connection>(c)](boost::system::error_code ec) {
