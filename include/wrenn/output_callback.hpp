@@ -1,7 +1,9 @@
 // A callback for output as it arrives (`on_stdout`, `on_stderr`), held by an
 // option struct as a view: the call copies the callable into an owned
 // std::function before it returns its awaitable, so a lambda written inline
-// in the options is safe (see env.hpp for why options hold views).
+// in the options is safe (see env.hpp for why options hold views). Like every
+// view, it must not outlive the callable: do not keep a run_options built
+// from a temporary lambda for a later call.
 #pragma once
 
 #include <concepts>
