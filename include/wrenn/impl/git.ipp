@@ -2,6 +2,7 @@
 
 #include <wrenn/error.hpp>
 #include <wrenn/git.hpp>
+#include <wrenn/impl/git_protocol.ipp>  // its detail::strip
 #include <wrenn/protocol/git.hpp>
 
 #include <boost/asio/this_coro.hpp>
@@ -99,13 +100,9 @@ inline boost::asio::awaitable<command_result> run_checked(commands cmds, git_cal
 
 inline std::optional<std::string> trimmed_or_none(const command_result& r) {
     if (r.exit_code != 0) return std::nullopt;
-    auto s = r.stdout_text;
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-    std::size_t i = 0;
-    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-    s.erase(0, i);
+    auto s = gp::detail::strip(r.stdout_text);
     if (s.empty()) return std::nullopt;
-    return s;
+    return std::string(s);
 }
 
 inline boost::asio::awaitable<std::optional<std::string>> run_lookup(commands cmds, git_call call) {

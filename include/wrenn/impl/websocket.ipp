@@ -105,11 +105,6 @@ public:
 
 namespace ws_impl {
 
-inline std::string describe_idle(std::chrono::milliseconds d) {
-    if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
-    return std::to_string(d.count()) + " ms";
-}
-
 inline bool is_clean_end(const boost::system::error_code& ec) {
     return ec == websocket::error::closed || ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
            ec == asio::error::operation_aborted || ec == asio::experimental::error::channel_closed;
@@ -117,7 +112,7 @@ inline bool is_clean_end(const boost::system::error_code& ec) {
 
 [[noreturn]] inline void throw_for(const ws_connection& c, const boost::system::error_code& ec) {
     if (ec == beast::error::timeout)
-        throw timeout_error("idle_timeout", c.operation + ": no data from the server for " + describe_idle(c.idle) +
+        throw timeout_error("idle_timeout", c.operation + ": no data from the server for " + describe_ms(c.idle) +
                                                 ", not even an answer to a ping (idle timeout); "
                                                 "the connection is considered lost");
     throw transport_error("connection_lost", c.operation + ": the connection was lost: " + ec.message());
