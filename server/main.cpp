@@ -31,9 +31,21 @@ const char* usage_text =
     "                           201 (older servers): answer the template, capsule stays paused\n"
     "  --pty-ping-interval-ms N the PTY keepalive {\"type\":\"ping\"} period in milliseconds\n"
     "                           (default 30000, as the real server; tests make it short)\n"
+    "  --proxy-domain D         the domain of capsule proxy URLs, {port}-{capsule id}.D\n"
+    "                           (default localhost; `:<bound port>` is added when D has\n"
+    "                           no port). Any Host of the form {port}-{capsule id}.* is\n"
+    "                           proxied whatever D is; D is what clients are told.\n"
     "  --help                   this text\n"
     "\n"
-    "On start it prints WRENN_BASE_URL=... and WRENN_API_KEY=... on stdout.\n";
+    "On start it prints WRENN_BASE_URL=..., WRENN_API_KEY=... and WRENN_PROXY_DOMAIN=...\n"
+    "on stdout.\n"
+    "\n"
+    "Networking: when bwrap --unshare-net works, slirp4netns is on PATH and the server\n"
+    "runs as root, every capsule has its own network namespace (its own 127.0.0.1 and\n"
+    "ports; outside access through slirp4netns, 10.0.2.100/24); else capsules share\n"
+    "the host's network. Either way `host.wrenn.internal` (in the capsule's /etc/hosts)\n"
+    "reaches the host's loopback from inside a capsule, and the proxy reaches\n"
+    "127.0.0.1:{port} inside the capsule.\n";
 
 [[noreturn]] void die(const std::string& msg) {
     std::fprintf(stderr, "wrenn-local: %s\n", msg.c_str());
@@ -44,7 +56,7 @@ const char* usage_text =
 
 int main(int argc, char** argv) {
     using namespace wl;
-    std::string listen = "127.0.0.1:0", api_key, cert, key, state_dir, prefix = "/api";
+    std::string listen = "127.0.0.1:0", api_key, cert, key, state_dir, prefix = "/api", proxy_domain = "localhost";
     int snapshot_status = 202;
     long long pty_ping_ms = 30000;
     for (int i = 1; i < argc; ++i) {
@@ -69,6 +81,12 @@ int main(int argc, char** argv) {
         else if (a == "--tls-key") key = value();
         else if (a == "--state-dir") state_dir = value();
         else if (a == "--prefix") prefix = value();
+        else if (a == "--proxy-domain") {
+            proxy_domain = value();
+            if (proxy_domain.empty() || proxy_domain.find_first_of("/ \t@") != std::string::npos ||
+                proxy_domain.front() == '.' || proxy_domain.front() == ':')
+                die("--proxy-domain wants a domain such as localhost or wrenn.localhost[:port]");
+        }
         else if (a == "--snapshot-answer") {
             auto v = value();
             if (v == "202") snapshot_status = 202;
@@ -152,8 +170,13 @@ int main(int argc, char** argv) {
     start_reaper(app);
 
     std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    std::printf("WRENN_BASE_URL=%s://%s:%u%s\nWRENN_API_KEY=%s\n", cert.empty() ? "http" : "https",
-                shown_host.c_str(), static_cast<unsigned>(bound), prefix.c_str(), app.api_key.c_str());
+    // A domain without a port gets the bound one ("[v6]" has colons of its own).
+    if (proxy_domain.find(':', proxy_domain.rfind(']') == std::string::npos ? 0 : proxy_domain.rfind(']')) ==
+        std::string::npos)
+        proxy_domain += ":" + std::to_string(bound);
+    std::printf("WRENN_BASE_URL=%s://%s:%u%s\nWRENN_API_KEY=%s\nWRENN_PROXY_DOMAIN=%s\n",
+                cert.empty() ? "http" : "https", shown_host.c_str(), static_cast<unsigned>(bound), prefix.c_str(),
+                app.api_key.c_str(), proxy_domain.c_str());
     std::fflush(stdout);
     log("listening on %s:%u", shown_host.c_str(), static_cast<unsigned>(bound));
 

@@ -1,7 +1,9 @@
 // wrenn-local's capsule proxy (WIRE.md §12.2): requests whose Host is
-// `{port}-{capsule id}.localhost:{server port}` go to that port inside the
-// capsule. Real upstreams (python3 servers started in a capsule), a raw Beast
-// client over HTTP and TLS.
+// `{port}-{capsule id}.{proxy domain}` go to that port inside the capsule
+// (the proxy domain is localhost:{server port}, with TLS
+// wrenn.localhost:{server port}, whose names the test certificate covers).
+// Real upstreams (python3 servers started in a capsule), a raw Beast client
+// over HTTP and TLS.
 //
 // Compiler notes (g++ 12): never co_await inside CHECK/REQUIRE or `?:`, and
 // never build an owning temporary inside a co_await expression: name it first.
@@ -95,10 +97,10 @@ asio::awaitable<Stream> open_to(const local_server& srv, const std::string& host
         auto [ec] = co_await beast::get_lowest_layer(s).async_connect(ep, asio::as_tuple(use_awaitable));
         throw_if(ec, "connect");
         SSL_set_tlsext_host_name(s.native_handle(), host_name.c_str());
-        // The test certificate names *.localhost, which OpenSSL does not let
-        // match `{port}-{id}.localhost` (a wildcard over a single-label
-        // domain): verified for localhost, the same certificate.
-        s.set_verify_callback(asio::ssl::host_name_verification("localhost"));
+        // Verified for the very name: `{port}-{id}.wrenn.localhost` against
+        // the certificate's *.wrenn.localhost (OpenSSL never lets *.localhost
+        // match `{port}-{id}.localhost`, a wildcard right under a single label).
+        s.set_verify_callback(asio::ssl::host_name_verification(host_name));
         auto [hec] = co_await s.async_handshake(asio::ssl::stream_base::client, asio::as_tuple(use_awaitable));
         throw_if(hec, "TLS handshake");
         co_return s;
@@ -158,7 +160,10 @@ asio::awaitable<reply> proxy_call(const local_server& srv, bool tls, const call&
     co_return co_await call_as<plain_stream>(srv, c);
 }
 
-std::string proxy_host(unsigned port, const std::string& id) { return std::to_string(port) + "-" + id + ".localhost"; }
+// `{port}-{id}.{proxy domain without its port}`
+std::string proxy_host(const local_server& srv, unsigned port, const std::string& id) {
+    return std::to_string(port) + "-" + id + "." + srv.proxy_host_suffix();
+}
 
 asio::awaitable<void> exec_background(const local_server& srv, const std::string& id, const std::string& script) {
     json::value body = {{"cmd", "/bin/sh"}, {"args", json::array{"-c", script}}, {"background", true}};
@@ -287,7 +292,7 @@ std::string heredoc_run(const char* script, unsigned port) {
 
 template <class Stream>
 asio::awaitable<void> ws_echo_through_proxy(const local_server& srv, unsigned port, const std::string& id) {
-    const std::string host = proxy_host(port, id);
+    const std::string host = proxy_host(srv, port, id);
     auto s = co_await open_to<Stream>(srv, host);
     websocket::stream<Stream> ws(std::move(s));
     beast::get_lowest_layer(ws).expires_never();
@@ -337,7 +342,7 @@ TEST_CASE("proxy: HTTP requests reach a server inside the capsule", "[proxy]") {
         std::string echo = heredoc_run(echo_server_py, echo_port);
         co_await exec_background(srv, id, echo);
 
-        const std::string files = proxy_host(files_port, id), echo_host = proxy_host(echo_port, id);
+        const std::string files = proxy_host(srv, files_port, id), echo_host = proxy_host(srv, echo_port, id);
         const std::string hello = "/hello.txt", root = "/";
         bool files_up = co_await wait_upstream(srv, tls, files, hello);
         REQUIRE(files_up);
@@ -403,27 +408,27 @@ TEST_CASE("proxy: HTTP requests reach a server inside the capsule", "[proxy]") {
             CHECK(e.header("content-type").rfind("text/plain", 0) == 0);
         };
         {
-            const std::string h13 = "0-" + id + ".localhost", t13 = "invalid port";
+            const std::string h13 = "0-" + id + "." + srv.proxy_host_suffix(), t13 = "invalid port";
             co_await expect_error(h13, 400, t13);
         }
         {
-            const std::string h14 = "70000-" + id + ".localhost", t14 = "invalid port";
+            const std::string h14 = "70000-" + id + "." + srv.proxy_host_suffix(), t14 = "invalid port";
             co_await expect_error(h14, 400, t14);
         }
         {
-            const std::string h15 = "99999999999999999999999-" + id + ".localhost", t15 = "invalid port";
+            const std::string h15 = "99999999999999999999999-" + id + "." + srv.proxy_host_suffix(), t15 = "invalid port";
             co_await expect_error(h15, 400, t15);
         }
         {
-            const std::string h16 = std::to_string(files_port) + "-cl-abc.localhost", t16 = "invalid sandbox ID";
+            const std::string h16 = std::to_string(files_port) + "-cl-abc." + srv.proxy_host_suffix(), t16 = "invalid sandbox ID";
             co_await expect_error(h16, 400, t16);
         }
         {
-            const std::string h17 = std::to_string(files_port) + "-cl-0000000000000000000000000.localhost", t17 = "sandbox not found";
+            const std::string h17 = std::to_string(files_port) + "-cl-0000000000000000000000000." + srv.proxy_host_suffix(), t17 = "sandbox not found";
             co_await expect_error(h17, 404, t17);
         }
         {
-            const std::string h18 = proxy_host(dead_port, id), t18 = "proxy error: dial tcp 127.0.0.1:" + std::to_string(dead_port) + ": Connection refused";
+            const std::string h18 = proxy_host(srv, dead_port, id), t18 = "proxy error: dial tcp 127.0.0.1:" + std::to_string(dead_port) + ": Connection refused";
             co_await expect_error(h18, 502, t18);
         }
 
@@ -432,7 +437,7 @@ TEST_CASE("proxy: HTTP requests reach a server inside the capsule", "[proxy]") {
         auto paused = co_await http_call(srv, "POST", pause_path);
         REQUIRE(paused.status / 100 == 2);
         {
-            const std::string h19 = proxy_host(files_port, other), t19 = "sandbox is not running (status: paused)";
+            const std::string h19 = proxy_host(srv, files_port, other), t19 = "sandbox is not running (status: paused)";
             co_await expect_error(h19, 409, t19);
         }
 
@@ -460,7 +465,7 @@ TEST_CASE("proxy: WebSocket upgrades are relayed", "[proxy]") {
         const unsigned port = free_port();
         std::string script = heredoc_run(ws_echo_py, port);
         co_await exec_background(srv, id, script);
-        const std::string host = proxy_host(port, id), root = "/";
+        const std::string host = proxy_host(srv, port, id), root = "/";
         bool up = co_await wait_upstream(srv, tls, host, root);
         REQUIRE(up);
         if (tls) co_await ws_echo_through_proxy<tls_stream>(srv, port, id);

@@ -51,7 +51,7 @@ const test_pki& test_pki::get() {
             sh("openssl x509 -req -in " + cert + ".csr -CA " + p.ca_cert + " -CAkey " + f("ca.key") +
                " -CAcreateserial -days 2 -extfile " + ext + " -out " + cert + q);
         };
-        leaf(p.server_key, p.server_cert, "localhost", "IP:127.0.0.1,DNS:localhost,DNS:*.localhost");
+        leaf(p.server_key, p.server_cert, "localhost", "IP:127.0.0.1,DNS:localhost,DNS:*.localhost,DNS:wrenn.localhost,DNS:*.wrenn.localhost");
         leaf(p.wrong_host_key, p.wrong_host_cert, "wrong.example", "DNS:wrong.example");
         return p;
     }();
@@ -63,7 +63,8 @@ local_server::local_server(server_options opts) : tls_(opts.tls) {
     if (opts.tls) {
         auto& pki = test_pki::get();
         args.insert(args.end(), {"--tls-cert", opts.wrong_host_cert ? pki.wrong_host_cert : pki.server_cert,
-                                 "--tls-key", opts.wrong_host_cert ? pki.wrong_host_key : pki.server_key});
+                                 "--tls-key", opts.wrong_host_cert ? pki.wrong_host_key : pki.server_key,
+                                 "--proxy-domain", "wrenn.localhost"});
     }
     args.insert(args.end(), opts.extra_args.begin(), opts.extra_args.end());
 
@@ -82,11 +83,11 @@ local_server::local_server(server_options opts) : tls_(opts.tls) {
     }
     ::close(out[1]);
 
-    // Wait (10 s at most) for the two WRENN_* lines the server prints when it listens.
+    // Wait (10 s at most) for the three WRENN_* lines the server prints when it listens.
     std::string text;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     auto lines = [&] { return std::count(text.begin(), text.end(), '\n'); };
-    while (lines() < 2) {
+    while (lines() < 3) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         pollfd p{out[0], POLLIN, 0};
         if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
@@ -104,7 +105,8 @@ local_server::local_server(server_options opts) : tls_(opts.tls) {
     };
     base_url_ = value("WRENN_BASE_URL");
     api_key_ = value("WRENN_API_KEY");
-    if (base_url_.empty() || api_key_.empty()) {
+    proxy_domain_ = value("WRENN_PROXY_DOMAIN");
+    if (base_url_.empty() || api_key_.empty() || proxy_domain_.empty()) {
         kill_now();
         throw std::runtime_error("wrenn-local did not announce itself within 10 s; it printed: " + text);
     }
@@ -147,6 +149,7 @@ wrenn::config local_server::config() const {
     wrenn::config c;
     c.api_key = api_key_;
     c.base_url = base_url_;
+    c.proxy_domain = proxy_domain_;
     if (tls_) c.ca_file = test_pki::get().ca_cert;
     return c;
 }

@@ -11,8 +11,11 @@
 
 namespace wrenn_test {
 
-// A CA, a server certificate for 127.0.0.1/localhost/*.localhost signed by
-// it, and one for a different host name. Made once per test process.
+// A CA, a server certificate for 127.0.0.1, localhost, *.localhost,
+// wrenn.localhost and *.wrenn.localhost signed by it, and one for a different
+// host name. Made once per test process. (OpenSSL never lets `*.localhost`
+// match `8888-cl-x.localhost`, a wildcard right under a single label; so TLS
+// servers use the proxy domain wrenn.localhost.)
 struct test_pki {
     std::string dir, ca_cert, server_cert, server_key, wrong_host_cert, wrong_host_key;
     static const test_pki& get();
@@ -33,8 +36,12 @@ public:
 
     const std::string& base_url() const { return base_url_; }
     const std::string& api_key() const { return api_key_; }
+    // WRENN_PROXY_DOMAIN: `localhost:<port>` (TLS: `wrenn.localhost:<port>`).
+    const std::string& proxy_domain() const { return proxy_domain_; }
+    // The same without the port: what a proxied name ends with.
+    std::string proxy_host_suffix() const { return proxy_domain_.substr(0, proxy_domain_.rfind(':')); }
     pid_t pid() const { return pid_; }
-    // A config that reaches this server (with the test CA when TLS).
+    // A config that reaches this server and its proxy (with the test CA when TLS).
     wrenn::config config() const;
     // SIGKILL, for tests that need the server gone.
     void kill_now();
@@ -46,7 +53,7 @@ public:
 private:
     pid_t pid_ = -1;
     bool tls_ = false;
-    std::string base_url_, api_key_;
+    std::string base_url_, api_key_, proxy_domain_;
 };
 
 } // namespace wrenn_test
