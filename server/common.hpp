@@ -130,6 +130,11 @@ struct sandbox_config {
     std::string setsid_path;             // PTYs: the terminal's session starts inside the capsule
     std::vector<std::string> usr_links;  // "usr/bin:/bin" etc. present on host
     std::string freezer_root;            // our freezer parent cgroup, or empty
+    // One network namespace per capsule (bwrap --unshare-net, its outside
+    // link by slirp4netns); false: capsules share the host's network.
+    bool netns = false;
+    std::string slirp_path;
+    int host_netns_fd = -1;              // the server's own network namespace (setns back)
 };
 extern sandbox_config sandbox;
 
@@ -141,9 +146,25 @@ spawned spawn_process(const spawn_spec& spec);  // throws std::system_error
 // The same, without blocking the server while the child gets to exec. Closes
 // spec.tty_fd once the child has it. `spec` must live until it completes.
 asio::awaitable<spawned> spawn_process_async(const spawn_spec& spec);
-// bwrap mode: starts the capsule's long-lived namespace holder (`bwrap ...
-// sleep infinity`); returns it and sets ns_pid to the pid-namespace init.
-spawned spawn_capsule_init(const fs::path& root, const std::string& cgroup_procs, pid_t& ns_pid);
+// bwrap mode: the capsule's long-lived namespace holder (`bwrap ... sleep
+// infinity`), and with sandbox.netns its network link (slirp4netns).
+struct capsule_init {
+    spawned init;            // the bwrap process (out/err fds closed)
+    pid_t ns_pid = -1;       // the pid-namespace init inside
+    int netns_fd = -1;       // /proc/<ns_pid>/ns/net (netns mode), O_CLOEXEC
+    spawned slirp;           // slirp4netns (netns mode; pid -1 when it did not come up)
+    int slirp_exit_fd = -1;  // closing it stops slirp4netns
+};
+// Starts it without blocking the server (waits up to 5 s for each step).
+// The capsule's /etc/hosts is written to <root's parent>/hosts.
+asio::awaitable<capsule_init> spawn_capsule_init(const fs::path& root, const std::string& cgroup_procs);
+// The /etc/hosts a capsule sees: the host's, plus `capsule` and
+// `host.wrenn.internal` (the host's loopback: 10.0.2.2 through slirp4netns
+// with a network namespace, else 127.0.0.1). Written next to the capsule root.
+fs::path write_capsule_hosts(const fs::path& root);
+// A TCP socket (non-blocking, close-on-exec) created inside the network
+// namespace `netns_fd` (-1: the server's own). Throws std::system_error.
+int socket_in_netns(int netns_fd);
 // Waits (without blocking the thread) for the child to exit and reaps it.
 asio::awaitable<int> wait_child(pid_t pid, int pidfd);
 // Runs a host helper (cp, rm) and returns its exit status (-1 on spawn failure).
@@ -266,6 +287,10 @@ struct capsule {
     fs::path dir, root;
     bool has_cgroup = false;
     pid_t init_pid = -1, ns_pid = -1;        // bwrap mode: namespace holder
+    int netns_fd = -1;                       // its network namespace (netns mode)
+    pid_t slirp_pid = -1;                    // its slirp4netns (netns mode)
+    int slirp_exit_fd = -1;                  // closing it stops slirp4netns
+    std::shared_ptr<asio::steady_timer> init_starting;  // set while ensure_init spawns (cancelled when done)
     std::map<pid_t, proc_entry> procs;
     std::vector<metric_sample> samples;     // every 2 s, trimmed to 24 h
     std::vector<metric_sample> paused_samples;
@@ -314,8 +339,11 @@ asio::awaitable<void> freeze(capsule& c);
 asio::awaitable<void> pause_capsule(capsule& c);
 void thaw(capsule& c);
 asio::awaitable<void> kill_all(capsule& c);
-// bwrap mode: (re)starts the namespace holder when it is not alive.
-void ensure_init(app_state& app, const std::shared_ptr<capsule>& c);
+// bwrap mode: (re)starts the namespace holder (and its network link) when it
+// is not alive; concurrent calls wait for the one start. Throws std::system_error.
+asio::awaitable<void> ensure_init(app_state& app, std::shared_ptr<capsule> c);
+// Closes the capsule's network link (slirp4netns exits) and namespace fd.
+void close_capsule_net(capsule& c);
 asio::awaitable<void> destroy_capsule(app_state& app, std::shared_ptr<capsule> c);
 void kill_everything(app_state& app);     // at exit, synchronous
 void start_reaper(app_state& app);
@@ -382,6 +410,11 @@ asio::awaitable<answer> file_route(app_state& app, const std::string& id, const 
 
 // ---- HTTP server (http.cpp) ----
 struct tls_files { std::string cert, key; };
+// GET http://127.0.0.1:<port><target> inside the capsule (its network
+// namespace when it has one); the answer's status, or 0 when the connection
+// or the exchange failed. At most `timeout`.
+asio::awaitable<unsigned> capsule_http_status(app_state& app, std::shared_ptr<capsule> c, unsigned short port,
+                                              std::string target, std::chrono::milliseconds timeout);
 // Binds and starts accepting; returns the bound port.
 unsigned short start_http(app_state& app, const std::string& host, unsigned short port,
                           const std::optional<tls_files>& tls);

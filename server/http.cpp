@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <deque>
 #include <limits>
+#include <system_error>
 #include <type_traits>
 
 #include <unistd.h>
@@ -370,13 +371,27 @@ answer text_answer(unsigned status, std::string_view text) {
     return a;
 }
 
-// The one place that knows where a capsule's ports are: capsules share the
-// host's network namespace, so its loopback is ours.
-asio::awaitable<boost::system::error_code> connect_to_capsule_port(capsule& /*c*/, unsigned short port,
-                                                                   beast::tcp_stream& out) {
+// The one place that knows where a capsule's ports are: 127.0.0.1 in the
+// capsule's own network namespace (the socket is created inside it), or, when
+// capsules share the host's network, the server's loopback.
+asio::awaitable<boost::system::error_code> connect_to_capsule_port(app_state& app, std::shared_ptr<capsule> c,
+                                                                   unsigned short port, beast::tcp_stream& out) {
+    boost::system::error_code ec;
+    if (sandbox.netns) {
+        try {
+            co_await ensure_init(app, c);  // its namespace holder may have died
+            if (c->netns_fd < 0) throw std::system_error(ENETUNREACH, std::generic_category(), "no network namespace");
+            int fd = socket_in_netns(c->netns_fd);
+            out.socket().assign(tcp::v4(), fd, ec);
+            if (ec) ::close(fd);
+        } catch (const std::system_error& e) {
+            ec.assign(e.code().value(), boost::system::system_category());
+        }
+        if (ec) co_return ec;
+    }
     out.expires_after(std::chrono::seconds(30));
     tcp::endpoint ep(asio::ip::make_address_v4("127.0.0.1"), port);
-    auto [ec] = co_await out.async_connect(ep, asio::as_tuple(use_awaitable));
+    std::tie(ec) = co_await out.async_connect(ep, asio::as_tuple(use_awaitable));
     out.expires_never();
     co_return ec;
 }
@@ -516,7 +531,7 @@ asio::awaitable<void> proxy_request(app_state& app, Stream& stream, beast::tcp_s
             boost::system::error_code ignored;
             up.socket().close(ignored);
         }
-        cec = co_await connect_to_capsule_port(*c, static_cast<unsigned short>(port), up);
+        cec = co_await connect_to_capsule_port(app, c, static_cast<unsigned short>(port), up);
         if (!cec) break;
     }
     if (cec) {
@@ -775,6 +790,26 @@ asio::awaitable<void> accept_loop(app_state& app, tcp::acceptor acceptor,
 }
 
 } // namespace
+
+asio::awaitable<unsigned> capsule_http_status(app_state& app, std::shared_ptr<capsule> c, unsigned short port,
+                                              std::string target, std::chrono::milliseconds timeout) {
+    beast::tcp_stream s(app.io);
+    auto ec = co_await connect_to_capsule_port(app, c, port, s);
+    if (ec) co_return 0;
+    http::request<http::empty_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+    req.keep_alive(false);
+    s.expires_after(timeout);
+    std::size_t n = 0;
+    std::tie(ec, n) = co_await http::async_write(s, req, asio::as_tuple(use_awaitable));
+    if (ec) co_return 0;
+    beast::flat_buffer buf;
+    http::response_parser<http::string_body> p;
+    p.body_limit(1024 * 1024);
+    std::tie(ec, n) = co_await http::async_read(s, buf, p, asio::as_tuple(use_awaitable));
+    if (ec) co_return 0;
+    co_return p.get().result_int();
+}
 
 unsigned short start_http(app_state& app, const std::string& host, unsigned short port,
                           const std::optional<tls_files>& tls) {

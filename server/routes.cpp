@@ -103,7 +103,7 @@ asio::awaitable<answer> exec(app_state& app, const std::string& id, const reques
     auto t0 = std::chrono::steady_clock::now();
     spawned sp;
     try {
-        ensure_init(app, c);
+        co_await ensure_init(app, c);
         spec.ns_pid = c->ns_pid;
         sp = co_await spawn_process_async(spec);
     } catch (const std::system_error& e) {
@@ -259,7 +259,7 @@ asio::awaitable<answer> create_capsule(app_state& app, const request& req) {
     if (c->status == "pending") {
         c->has_cgroup = freezer_create(c->id);
         try {
-            ensure_init(app, c);
+            co_await ensure_init(app, c);
         } catch (const std::exception& e) {
             log("capsule %s: cannot start its namespace holder: %s", c->id.c_str(), e.what());
         }

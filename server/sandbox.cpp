@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <system_error>
 #include <unordered_map>
@@ -19,7 +20,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -94,7 +97,7 @@ struct forked {
 forked fork_child(const std::string& exe, const std::vector<std::string>& argv,
                  const std::vector<std::string>& env, const std::string& chdir_to,
                  const std::string& cgroup_procs, bool capture, bool inherit_stderr, int info_fd = -1,
-                 int tty_fd = -1, bool tty_ctty = true) {
+                 int tty_fd = -1, bool tty_ctty = true, int fd4 = -1) {
     if (tty_fd >= 0) capture = false;
     std::vector<char*> cargv, cenv;
     for (auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
@@ -157,7 +160,12 @@ forked fork_child(const std::string& exe, const std::vector<std::string>& argv,
             }
         }
         ::syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
-        if (info_fd >= 0) ::dup2(info_fd, 3);  // inherited as fd 3
+        // info_fd inherited as fd 3, fd4 as fd 4 (moved out of the way
+        // first: either may already sit on 3 or 4)
+        int moved3 = info_fd >= 0 ? ::fcntl(info_fd, F_DUPFD_CLOEXEC, 10) : -1;
+        int moved4 = fd4 >= 0 ? ::fcntl(fd4, F_DUPFD_CLOEXEC, 10) : -1;
+        if (moved3 >= 0) ::dup2(moved3, 3);
+        if (moved4 >= 0) ::dup2(moved4, 4);
         if (!chdir_to.empty() && ::chdir(chdir_to.c_str()) != 0) {
             int e = errno;
             (void)!::write(failp[1], &e, sizeof e);
@@ -262,6 +270,26 @@ void detect_sandbox() {
             log("nsenter/setpriv missing: one pid namespace per command instead of per capsule");
         }
     }
+    // A network namespace per capsule: needs bwrap --unshare-net, slirp4netns
+    // for the outside link, and root (the proxy creates its sockets inside
+    // the capsule's namespace with setns).
+    if (sandbox.bwrap && !sandbox.nsenter_path.empty()) {
+        std::string why;
+        sandbox.slirp_path = find_on_path("slirp4netns");
+        std::string cmd = sandbox.bwrap_path +
+                          " --unshare-net --unshare-pid --unshare-ipc --unshare-uts --ro-bind / / true >/dev/null 2>&1";
+        if (sandbox.slirp_path.empty()) why = "slirp4netns is not on PATH";
+        else if (::geteuid() != 0) why = "not running as root";
+        else if (std::system(cmd.c_str()) != 0) why = "bwrap --unshare-net does not work here";
+        else if ((sandbox.host_netns_fd = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+            why = std::string("cannot open /proc/thread-self/ns/net: ") + std::strerror(errno);
+        sandbox.netns = why.empty();
+        if (sandbox.netns)
+            log("network: one namespace per capsule (slirp4netns %s; the host's loopback is "
+                "host.wrenn.internal = 10.0.2.2)", sandbox.slirp_path.c_str());
+        else
+            log("network: capsules share the host's network (%s)", why.c_str());
+    }
     for (const char* l : {"bin", "sbin", "lib", "lib64", "lib32"}) {
         std::error_code ec;
         if (fs::is_directory(fs::path("/usr") / l, ec)) sandbox.usr_links.push_back(l);
@@ -289,65 +317,197 @@ std::optional<std::string> resolve_cwd(const fs::path& root, std::string_view cw
     return norm;
 }
 
-spawned spawn_capsule_init(const fs::path& root, const std::string& cgroup_procs, pid_t& ns_pid) {
+fs::path write_capsule_hosts(const fs::path& root) {
+    fs::path file = root.parent_path() / "hosts";
+    std::string text = read_small("/etc/hosts");
+    if (!text.empty() && text.back() != '\n') text += '\n';
+    text += "# wrenn-local: this capsule, and the host's loopback\n";
+    text += "127.0.1.1\tcapsule\n";
+    text += sandbox.netns ? "10.0.2.2\thost.wrenn.internal\n" : "127.0.0.1\thost.wrenn.internal\n";
+    fs::path tmp = file;
+    tmp += ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << text;
+        if (!out) throw std::system_error(EIO, std::generic_category(), "write " + tmp.string());
+    }
+    std::error_code ec;
+    fs::rename(tmp, file, ec);
+    if (ec) throw std::system_error(ec, "rename " + file.string());
+    return file;
+}
+
+int socket_in_netns(int netns_fd) {
+    if (netns_fd < 0) {
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
+        return fd;
+    }
+    // setns changes this thread only: the socket belongs to the namespace it
+    // was created in, whichever namespace later uses it.
+    if (::setns(netns_fd, CLONE_NEWNET) != 0) throw std::system_error(errno, std::generic_category(), "setns");
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int err = errno;
+    if (::setns(sandbox.host_netns_fd, CLONE_NEWNET) != 0) {
+        // Every later socket of the server would live in the capsule.
+        log("FATAL: cannot return to the server's network namespace: %s", std::strerror(errno));
+        std::abort();
+    }
+    if (fd < 0) throw std::system_error(err, std::generic_category(), "socket");
+    return fd;
+}
+
+namespace {
+// Reads `fd` (owned: closed at the end) until `done(text)`, EOF or the
+// deadline, without blocking the thread; returns what it read.
+asio::awaitable<std::string> read_until(int fd, std::function<bool(const std::string&)> done,
+                                        std::chrono::steady_clock::time_point deadline) {
+    auto ex = co_await asio::this_coro::executor;
+    asio::posix::stream_descriptor sd(ex, fd);
+    asio::steady_timer timer(ex, deadline);
+    timer.async_wait([&sd](const boost::system::error_code& ec) {
+        if (!ec) {
+            boost::system::error_code ig;
+            sd.cancel(ig);
+        }
+    });
+    std::string text;
+    char buf[512];
+    while (!done(text)) {
+        auto [ec, n] = co_await sd.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+        text.append(buf, n);
+        if (ec) break;
+    }
+    timer.cancel();
+    co_return text;
+}
+
+asio::awaitable<void> kill_and_reap(spawned& s) {
+    if (s.pid <= 0) co_return;
+    ::kill(s.pid, SIGKILL);
+    int pidfd = std::exchange(s.pidfd, -1);
+    co_await wait_child(s.pid, pidfd);  // closes the pidfd
+    s.pid = -1;
+}
+
+// slirp4netns for the namespace of `ns_pid`: tap0 10.0.2.100/24, gateway
+// (and the host's loopback) 10.0.2.2, DNS 10.0.2.3. Not in the capsule's
+// cgroup nor under its init; it exits once `exit_fd` (ours) is closed.
+asio::awaitable<void> start_slirp(capsule_init& ci) {
+    int ready[2], quit[2];
+    if (::pipe2(ready, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+    if (::pipe2(quit, O_CLOEXEC) != 0) {
+        int e = errno;
+        ::close(ready[0]);
+        ::close(ready[1]);
+        throw std::system_error(e, std::generic_category(), "pipe");
+    }
+    std::vector<std::string> a{sandbox.slirp_path, "--configure", "--mtu=65520", "--ready-fd=3", "--exit-fd=4",
+                               std::to_string(ci.ns_pid), "tap0"};
+    forked f;
+    try {
+        f = fork_child(sandbox.slirp_path, a, {"PATH=/usr/bin:/bin"}, {}, {}, false, false, ready[1], -1, true,
+                       quit[0]);
+    } catch (...) {
+        for (int fd : {ready[0], ready[1], quit[0], quit[1]}) ::close(fd);
+        throw;
+    }
+    ::close(ready[1]);
+    ::close(quit[0]);
+    spawned s;
+    try {
+        s = co_await wait_exec(std::move(f));
+    } catch (...) {
+        ::close(ready[0]);
+        ::close(quit[1]);
+        throw;
+    }
+    // It writes "1" once tap0 is configured.
+    auto got = co_await read_until(
+        ready[0], [](const std::string& t) { return !t.empty(); },
+        std::chrono::steady_clock::now() + std::chrono::seconds(5));
+    if (got != "1") {
+        ::close(quit[1]);
+        co_await kill_and_reap(s);
+        throw std::system_error(ETIMEDOUT, std::generic_category(), "slirp4netns did not get ready");
+    }
+    ci.slirp = s;
+    ci.slirp_exit_fd = quit[1];
+}
+} // namespace
+
+asio::awaitable<capsule_init> spawn_capsule_init(const fs::path& root, const std::string& cgroup_procs) {
     for (auto& l : sandbox.usr_links) {
         std::error_code ec;
         if (!fs::is_symlink(root / l, ec)) fs::create_directory_symlink("usr/" + l, root / l, ec);
     }
+    const std::string hosts = write_capsule_hosts(root).string();
     int info[2];
     if (::pipe2(info, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
     std::vector<std::string> a{sandbox.bwrap_path, "--die-with-parent", "--unshare-pid", "--unshare-ipc",
-                               "--unshare-uts", "--hostname", "capsule", "--bind", root.string(), "/",
-                               "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc", "--proc", "/proc",
-                               "--dev", "/dev", "--chdir", std::string(home_dir), "--info-fd", "3", "--",
-                               // says "ready" from inside once the sandbox is complete (the
-                               // info-fd pid comes before the mounts are done), then idles
-                               "/bin/sh", "-c", "echo ready; exec /bin/sleep infinity >/dev/null 2>&1"};
-    spawned s;
+                               "--unshare-uts"};
+    if (sandbox.netns) a.push_back("--unshare-net");
+    a.insert(a.end(), {"--hostname", "capsule", "--bind", root.string(), "/", "--ro-bind", "/usr", "/usr",
+                       "--ro-bind", "/etc", "/etc", "--ro-bind", hosts, "/etc/hosts", "--proc", "/proc",
+                       "--dev", "/dev", "--chdir", std::string(home_dir), "--info-fd", "3", "--",
+                       // says "ready" from inside once the sandbox is complete (the
+                       // info-fd pid comes before the mounts are done), then idles
+                       "/bin/sh", "-c", "echo ready; exec /bin/sleep infinity >/dev/null 2>&1"});
+    forked f;
     try {
-        s = do_spawn(sandbox.bwrap_path, a, {"PATH=/usr/bin:/bin"}, {}, cgroup_procs, true, true, info[1]);
+        f = fork_child(sandbox.bwrap_path, a, {"PATH=/usr/bin:/bin"}, {}, cgroup_procs, true, true, info[1]);
     } catch (...) {
         ::close(info[0]);
         ::close(info[1]);
         throw;
     }
     ::close(info[1]);
-    // bwrap writes {"child-pid": N, ...} once the namespaces exist.
-    std::string text;
-    char buf[512];
-    for (int i = 0; i < 100 && text.find('}') == std::string::npos; ++i) {
-        pollfd pfd{info[0], POLLIN, 0};
-        if (::poll(&pfd, 1, 50) <= 0) continue;
-        auto n = ::read(info[0], buf, sizeof buf);
-        if (n <= 0) break;
-        text.append(buf, static_cast<std::size_t>(n));
+    capsule_init ci;
+    try {
+        ci.init = co_await wait_exec(std::move(f));
+    } catch (...) {
+        ::close(info[0]);
+        throw;
     }
-    ::close(info[0]);
-    ns_pid = -1;
+    ::close(ci.init.err_fd);
+    ci.init.err_fd = -1;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    // bwrap writes {"child-pid": N, ...} once the namespaces exist.
+    std::string text = co_await read_until(
+        info[0], [](const std::string& t) { return t.find('}') != std::string::npos; }, deadline);
     if (auto k = text.find("\"child-pid\""); k != std::string::npos) {
         auto c = text.find(':', k);
-        if (c != std::string::npos) ns_pid = static_cast<pid_t>(std::atol(text.c_str() + c + 1));
+        if (c != std::string::npos) ci.ns_pid = static_cast<pid_t>(std::atol(text.c_str() + c + 1));
     }
-    // Wait (5 s at most) for the init's "ready": only then can commands join it.
+    // Wait for the init's "ready": only then can commands join it.
     std::string ready;
-    for (int i = 0; i < 100 && ns_pid > 0 && ready.find('\n') == std::string::npos; ++i) {
-        pollfd pfd{s.out_fd, POLLIN, 0};
-        if (::poll(&pfd, 1, 50) <= 0) continue;
-        auto n = ::read(s.out_fd, buf, sizeof buf);
-        if (n <= 0) break;
-        ready.append(buf, static_cast<std::size_t>(n));
+    int out_fd = std::exchange(ci.init.out_fd, -1);
+    if (ci.ns_pid > 0)
+        ready = co_await read_until(
+            out_fd, [](const std::string& t) { return t.find('\n') != std::string::npos; }, deadline);
+    else
+        ::close(out_fd);
+    if (ready != "ready\n") ci.ns_pid = -1;
+    if (ci.ns_pid > 0 && sandbox.netns) {
+        std::string path = "/proc/" + std::to_string(ci.ns_pid) + "/ns/net";
+        ci.netns_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (ci.netns_fd < 0) ci.ns_pid = -1;
     }
-    ::close(s.out_fd);
-    ::close(s.err_fd);
-    s.out_fd = s.err_fd = -1;
-    if (ready != "ready\n") ns_pid = -1;
-    if (ns_pid <= 0) {
-        ::kill(s.pid, SIGKILL);
-        ::waitpid(s.pid, nullptr, 0);
-        if (s.pidfd >= 0) ::close(s.pidfd);
+    if (ci.ns_pid <= 0) {
+        co_await kill_and_reap(ci.init);
         throw std::system_error(ESRCH, std::generic_category(), "bwrap did not start");
     }
-    return s;
+    if (sandbox.netns) {
+        // Without its link the capsule still works, with loopback only.
+        std::string failure;
+        try {
+            co_await start_slirp(ci);
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        if (!failure.empty()) log("capsule network: %s (the capsule has loopback only)", failure.c_str());
+    }
+    co_return ci;
 }
 
 namespace {
@@ -355,10 +515,10 @@ forked start_process(const spawn_spec& spec) {
     if (sandbox.bwrap && spec.ns_pid > 0 && !sandbox.nsenter_path.empty()) {
         // Join the capsule's namespaces (one pid namespace per capsule, so
         // orphans survive their parent like in a VM); no capabilities.
-        std::vector<std::string> a{sandbox.nsenter_path, "-t", std::to_string(spec.ns_pid), "-p", "-m", "-u", "-i",
-                                   "-r", "--wd=" + spec.root.string(), "--",
-                                   "/usr/bin/setpriv", "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs",
-                                   "--"};
+        std::vector<std::string> a{sandbox.nsenter_path, "-t", std::to_string(spec.ns_pid), "-p", "-m", "-u", "-i"};
+        if (sandbox.netns) a.push_back("-n");
+        a.insert(a.end(), {"-r", "--wd=" + spec.root.string(), "--", "/usr/bin/setpriv", "--bounding-set=-all",
+                           "--inh-caps=-all", "--no-new-privs", "--"});
         // A PTY's session (and so its process groups) must live in the
         // capsule's pid namespace, or shells cannot manage the terminal's
         // foreground group (dash exits 2 on "Cannot set tty process group").
@@ -379,7 +539,19 @@ forked start_process(const spawn_spec& spec) {
             std::error_code ec;
             if (!fs::is_symlink(spec.root / l, ec)) fs::create_directory_symlink("usr/" + l, spec.root / l, ec);
         }
-        a.insert(a.end(), {"--ro-bind", "/etc", "/etc", "--proc", "/proc", "--dev", "/dev", "--chdir", spec.cwd, "--"});
+        a.insert(a.end(), {"--ro-bind", "/etc", "/etc"});
+        // The capsule's /etc/hosts (host.wrenn.internal = 127.0.0.1 here: no netns without nsenter).
+        std::error_code hec;
+        fs::path hosts = spec.root.parent_path() / "hosts";
+        if (!fs::is_regular_file(hosts, hec)) {
+            try {
+                hosts = write_capsule_hosts(spec.root);
+            } catch (const std::exception& e) {
+                log("cannot write %s: %s", hosts.c_str(), e.what());
+            }
+        }
+        if (fs::is_regular_file(hosts, hec)) a.insert(a.end(), {"--ro-bind", hosts.string(), "/etc/hosts"});
+        a.insert(a.end(), {"--proc", "/proc", "--dev", "/dev", "--chdir", spec.cwd, "--"});
         bool inner_session = spec.tty_fd >= 0 && !sandbox.setsid_path.empty();
         if (inner_session) a.insert(a.end(), {sandbox.setsid_path, "-c", "-w"});
         // Like envd: through a shell, so a missing binary is exit 127 + message.

@@ -12,7 +12,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value_from.hpp>
 
+#include <cerrno>
 #include <csignal>
+#include <system_error>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -151,29 +153,73 @@ asio::awaitable<void> kill_all(capsule& c) {
             for (pid_t p : pids) ::kill(p, SIGCONT);
         if (pids.empty()) break;
         // Let the watchers reap them.
-        for (int i = 0; i < 50 && (!c.procs.empty() || c.init_pid > 0 ||
+        for (int i = 0; i < 50 && (!c.procs.empty() || c.init_pid > 0 || c.slirp_pid > 0 ||
                                    (c.has_cgroup && !freezer_procs(c.id).empty()));
              ++i)
             co_await sleep_ms(10);
     }
 }
 
+void close_capsule_net(capsule& c) {
+    if (c.slirp_exit_fd >= 0) ::close(std::exchange(c.slirp_exit_fd, -1));  // slirp4netns exits
+    if (c.netns_fd >= 0) ::close(std::exchange(c.netns_fd, -1));
+}
+
 namespace {
 asio::awaitable<void> watch_init(std::shared_ptr<capsule> c, pid_t pid, int pidfd) {
     co_await wait_child(pid, pidfd);
-    if (c->init_pid == pid) c->init_pid = c->ns_pid = -1;
+    if (c->init_pid == pid) {
+        c->init_pid = c->ns_pid = -1;
+        close_capsule_net(*c);
+    }
+}
+
+asio::awaitable<void> watch_slirp(std::shared_ptr<capsule> c, pid_t pid, int pidfd) {
+    int st = co_await wait_child(pid, pidfd);
+    if (c->slirp_pid != pid) co_return;
+    c->slirp_pid = -1;
+    if (c->slirp_exit_fd >= 0) {  // it ended on its own: the capsule lost its outside link
+        ::close(std::exchange(c->slirp_exit_fd, -1));
+        log("capsule %s: slirp4netns exited (status %d): loopback only from now on", c->id.c_str(), st);
+    }
 }
 } // namespace
 
-void ensure_init(app_state& app, const std::shared_ptr<capsule>& c) {
-    if (!sandbox.bwrap || sandbox.nsenter_path.empty()) return;
-    if (c->init_pid > 0 && c->ns_pid > 0 && ::kill(c->ns_pid, 0) == 0) return;
+asio::awaitable<void> ensure_init(app_state& app, std::shared_ptr<capsule> c) {
+    if (!sandbox.bwrap || sandbox.nsenter_path.empty()) co_return;
+    for (;;) {
+        if (c->init_pid > 0 && c->ns_pid > 0 && ::kill(c->ns_pid, 0) == 0) co_return;
+        auto starting = c->init_starting;
+        if (!starting) break;
+        (void)co_await starting->async_wait(asio::as_tuple(asio::use_awaitable));  // cancelled when done
+    }
+    if (c->status == "stopped" || c->status == "error")
+        throw std::system_error(ESRCH, std::generic_category(), "the sandbox is gone");
     std::string cg = c->has_cgroup ? freezer_dir(c->id) + "/cgroup.procs" : std::string{};
-    pid_t ns = -1;
-    auto s = spawn_capsule_init(c->root, cg, ns);
-    c->init_pid = s.pid;
-    c->ns_pid = ns;
-    asio::co_spawn(app.io, watch_init(c, s.pid, s.pidfd), asio::detached);
+    auto done = std::make_shared<asio::steady_timer>(app.io, asio::steady_timer::time_point::max());
+    c->init_starting = done;
+    capsule_init ci;
+    std::exception_ptr failed;
+    try {
+        ci = co_await spawn_capsule_init(c->root, cg);
+    } catch (...) {
+        failed = std::current_exception();
+    }
+    c->init_starting.reset();
+    done->cancel();
+    if (failed) std::rethrow_exception(failed);
+    close_capsule_net(*c);  // a previous init's, if its watcher has not run yet
+    c->init_pid = ci.init.pid;
+    c->ns_pid = ci.ns_pid;
+    c->netns_fd = ci.netns_fd;
+    c->slirp_pid = ci.slirp.pid;
+    c->slirp_exit_fd = ci.slirp_exit_fd;
+    asio::co_spawn(app.io, watch_init(c, ci.init.pid, ci.init.pidfd), asio::detached);
+    if (ci.slirp.pid > 0) asio::co_spawn(app.io, watch_slirp(c, ci.slirp.pid, ci.slirp.pidfd), asio::detached);
+    if (c->status == "stopped") {  // destroyed while it started: its watcher cleans up
+        ::kill(ci.init.pid, SIGKILL);
+        throw std::system_error(ESRCH, std::generic_category(), "the sandbox is gone");
+    }
 }
 
 asio::awaitable<void> destroy_capsule(app_state&, std::shared_ptr<capsule> c) {
@@ -197,12 +243,17 @@ void kill_everything(app_state& app) {
     for (auto& [id, c] : app.capsules) {
         for (pid_t p : capsule_pids(*c)) ::kill(p, SIGKILL);
         if (c->has_cgroup) freezer_set(c->id, false);
+        close_capsule_net(*c);
     }
     for (int i = 0; i < 100; ++i) {
         bool any = false;
         for (auto& [id, c] : app.capsules) {
             for (auto& [pid, e] : c->procs) ::waitpid(pid, nullptr, WNOHANG);
             if (c->has_cgroup && !freezer_procs(c->id).empty()) any = true;
+            if (c->slirp_pid > 0) {
+                if (::waitpid(c->slirp_pid, nullptr, WNOHANG) == 0) any = true;
+                else c->slirp_pid = -1;
+            }
         }
         if (!any) break;
         ::usleep(10000);

@@ -194,7 +194,7 @@ asio::awaitable<void> exec_stream(app_state& app, std::shared_ptr<ws_conn> ws, c
     try {
         if (has_nul(argv)) throw std::system_error(EINVAL, std::generic_category(), "exec " + cmd);
         auto spec = capsule_spec(*c, argv, capsule_env(nullptr), resolve_cwd(c->root, "").value_or("/"));
-        ensure_init(app, c);
+        co_await ensure_init(app, c);
         spec.ns_pid = c->ns_pid;
         sp = co_await spawn_process_async(spec);
     } catch (const std::exception& e) {
@@ -338,7 +338,7 @@ asio::awaitable<void> pty_session(app_state& app, std::shared_ptr<ws_conn> ws, c
         try {
             if (has_nul(argv)) throw std::system_error(EINVAL, std::generic_category(), "exec " + cmd);
             auto spec = capsule_spec(*c, argv, capsule_env(&envs), *cwd);
-            ensure_init(app, c);
+            co_await ensure_init(app, c);
             spec.ns_pid = c->ns_pid;
             p = open_pty(c->ns_pid, cols, rows);
             spec.tty_fd = std::exchange(p.slave, -1);  // spawn_process_async closes it

@@ -108,7 +108,9 @@ git_http_server::~git_http_server() {
 }
 
 std::string git_http_server::url(const std::string& name) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/" + name;
+    // host.wrenn.internal: the host's loopback as seen from inside a capsule
+    // (wrenn-local puts it in every capsule's /etc/hosts).
+    return "http://host.wrenn.internal:" + std::to_string(port_) + "/" + name;
 }
 
 std::string git_http_server::create_repo(const std::string& name) {
