@@ -205,6 +205,86 @@ asio::awaitable<answer> kill_process(app_state& app, const std::string& id, cons
 }
 
 // ---------------------------------------------------------------- capsules
+// The code-runner-beta template (WIRE.md §13): a Jupyter server on 0.0.0.0:8888
+// (no token, no password, any origin, no XSRF check) with a kernelspec
+// `wrenn` (the default), as a background process tagged "jupyter". Waits (30 s
+// at most) until GET /api/status answers 200 inside the capsule, as the real
+// template's readiness check does; if it never does, the capsule is answered
+// all the same (the SDK retries until its jupyter_timeout).
+constexpr unsigned short jupyter_port = 8888;
+const char* const jupyter_dir = "/opt/wrenn/jupyter";
+
+asio::awaitable<void> start_jupyter(app_state& app, std::shared_ptr<capsule> c) {
+    const auto t0 = std::chrono::steady_clock::now();
+    {
+        fs::path spec_dir = c->root / fs::path(jupyter_dir).relative_path() / "kernels/wrenn";
+        std::error_code ec;
+        fs::create_directories(spec_dir, ec);
+        std::ofstream out(spec_dir / "kernel.json", std::ios::trunc);
+        out << json_text(json::object{
+            {"argv", json::array{"/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"}},
+            {"display_name", "Python 3 (wrenn)"},
+            {"language", "python"}});
+        if (ec || !out) {
+            log("capsule %s: cannot write the Jupyter kernelspec", c->id.c_str());
+            co_return;
+        }
+    }
+    const std::vector<std::string> args{"-m",
+                                        "jupyter_server",
+                                        "--ip=0.0.0.0",
+                                        "--port=" + std::to_string(jupyter_port),
+                                        "--no-browser",
+                                        "--allow-root",
+                                        "--ServerApp.token=",
+                                        "--ServerApp.password=",
+                                        "--ServerApp.allow_origin=*",
+                                        "--ServerApp.disable_check_xsrf=True",
+                                        "--ServerApp.allow_remote_access=True",
+                                        "--ServerApp.root_dir=" + std::string(home_dir),
+                                        "--MappingKernelManager.default_kernel_name=wrenn"};
+    const std::string cmd = "/usr/bin/python3";
+    // No MPLBACKEND: ipykernel's inline backend sends figures as image/png.
+    const std::map<std::string, std::string> extra{{"JUPYTER_PATH", jupyter_dir},
+                                                   {"HOME", std::string(home_dir)},
+                                                   {"PYDEVD_DISABLE_FILE_VALIDATION", "1"}};
+    spawn_spec spec;
+    spec.argv.push_back(cmd);
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.env = capsule_env(&extra);
+    spec.cwd = resolve_cwd(c->root, "").value_or("/");
+    spec.root = c->root;
+    if (c->has_cgroup) spec.cgroup_procs = freezer_dir(c->id) + "/cgroup.procs";
+    spec.capture = true;
+    spawned sp;
+    try {
+        co_await ensure_init(app, c);
+        spec.ns_pid = c->ns_pid;
+        sp = co_await spawn_process_async(spec);
+    } catch (const std::exception& e) {
+        log("capsule %s: cannot start Jupyter: %s", c->id.c_str(), e.what());
+        co_return;
+    }
+    auto hub = start_hub(app, c, sp, proc_entry{sp.pid, "jupyter", cmd, args, true, nullptr});
+    const auto deadline = t0 + 30s;
+    asio::steady_timer pause(app.io);
+    while (std::chrono::steady_clock::now() < deadline && !hub->finished() && c->status == "running") {
+        unsigned status = co_await capsule_http_status(app, c, jupyter_port, "/api/status", 2s);
+        if (status == 200) {
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+            log("capsule %s: Jupyter ready on port %u after %lld ms (pid %d)", c->id.c_str(), jupyter_port,
+                static_cast<long long>(ms.count()), sp.pid);
+            co_return;
+        }
+        pause.expires_after(100ms);
+        (void)co_await pause.async_wait(asio::as_tuple(use_awaitable));
+    }
+    if (hub->finished())
+        log("capsule %s: Jupyter exited with %d before it was ready", c->id.c_str(), hub->exit_code());
+    else
+        log("capsule %s: Jupyter not ready within 30 s (the client will retry)", c->id.c_str());
+}
+
 asio::awaitable<answer> create_capsule(app_state& app, const request& req) {
     auto body = parse_object_body(req.body, {{"template", jtype::string},
                                              {"vcpus", jtype::int32},
@@ -266,6 +346,7 @@ asio::awaitable<answer> create_capsule(app_state& app, const request& req) {
         c->status = "running";
         c->started_at = c->last_active_at = sys_clock::now();
         c->touch();
+        if (tname == "code-runner-beta") co_await start_jupyter(app, c);
     }
     log("capsule %s created from %s", c->id.c_str(), tname.c_str());
     co_return json_answer(201, capsule_json(*c, false));
