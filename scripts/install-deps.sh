@@ -9,21 +9,40 @@ packages=(
   catch2 openssl tmux                                 # tests (openssl makes the test CA, tmux runs the shell example)
   bubblewrap procps                                   # wrenn-local's sandbox
   python3                                             # tests (upstream servers inside capsules for the proxy tests)
+  slirp4netns                                         # wrenn-local: a network namespace per capsule
+  python3-jupyter-server python3-ipykernel            # wrenn-local: the code-runner-beta template (Jupyter)
+  # python3-matplotlib's dependencies, installed before it (see below)
+  python3-numpy python3-contourpy python3-pil.imagetk python3-kiwisolver python3-fonttools
+  python-matplotlib-data python3-cycler python3-pyparsing python3-six libqhull-r8.0 libjs-jquery libjs-jquery-ui
 )
+# Installed in a second apt-get call: asked for together with its dependencies,
+# apt's resolver may try to pull in libboost1.74-dev, which conflicts with
+# libboost1.81-dev, and give up.
+late_packages=(python3-matplotlib)
 
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
-  fi
-done
+not_installed() {
+  local p
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+      echo "$p"
+    fi
+  done
+}
+mapfile -t missing < <(not_installed "${packages[@]}")
+mapfile -t late_missing < <(not_installed "${late_packages[@]}")
 
-if ((${#missing[@]} == 0)); then
+if ((${#missing[@]} == 0 && ${#late_missing[@]} == 0)); then
   exit 0
 fi
 
-echo "install-deps: installing ${missing[*]}" >&2
 sudo=()
 if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
 "${sudo[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+if ((${#missing[@]} > 0)); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+if ((${#late_missing[@]} > 0)); then
+  echo "install-deps: installing ${late_missing[*]}" >&2
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${late_missing[@]}" >&2
+fi
