@@ -469,8 +469,6 @@ asio::awaitable<capsule_init> spawn_capsule_init(const fs::path& root, const std
         ::close(info[0]);
         throw;
     }
-    ::close(ci.init.err_fd);
-    ci.init.err_fd = -1;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     // bwrap writes {"child-pid": N, ...} once the namespaces exist.
     std::string text = co_await read_until(
@@ -487,6 +485,7 @@ asio::awaitable<capsule_init> spawn_capsule_init(const fs::path& root, const std
             out_fd, [](const std::string& t) { return t.find('\n') != std::string::npos; }, deadline);
     else
         ::close(out_fd);
+    ::close(std::exchange(ci.init.err_fd, -1));  // open until now: bwrap may complain while it sets up
     if (ready != "ready\n") ci.ns_pid = -1;
     if (ci.ns_pid > 0 && sandbox.netns) {
         std::string path = "/proc/" + std::to_string(ci.ns_pid) + "/ns/net";
