@@ -26,4 +26,5 @@
 #include <wrenn/impl/files.ipp>
 #include <wrenn/impl/multipart.ipp>
 #include <wrenn/impl/capsule.ipp>
+#include <wrenn/impl/code_runner.ipp>
 #include <wrenn/impl/runner.ipp>

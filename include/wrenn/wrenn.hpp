@@ -15,6 +15,8 @@
 #include <wrenn/git.hpp>
 #include <wrenn/execution.hpp>
 #include <wrenn/capsule.hpp>
+#include <wrenn/code_runner.hpp>
 #include <wrenn/sync/client.hpp>
 #include <wrenn/sync/capsule.hpp>
+#include <wrenn/sync/code_runner.hpp>
 #include <wrenn/sync/process_stream.hpp>

@@ -129,6 +129,19 @@ TEST_CASE("find_kernel: the first kernel with the name, or none", "[jupyter]") {
     CHECK(find_kernel(" [ ] \n", "python3") == std::nullopt);
 }
 
+TEST_CASE("kernelspec_names: the installed kernelspecs, sorted, or nullopt for other shapes", "[jupyter]") {
+    const std::string specs = R"({"default":"python3","kernelspecs":{
+        "wrenn":{"name":"wrenn","spec":{"argv":["python3"],"language":"python"},"resources":{}},
+        "python3":{"name":"python3","spec":{},"resources":{}}}})";
+    CHECK(kernelspec_names(specs) == std::vector<std::string>{"python3", "wrenn"});
+    CHECK(kernelspec_names(R"({"kernelspecs":{}})") == std::vector<std::string>{});
+    CHECK(kernelspec_names("[]") == std::nullopt);
+    CHECK(kernelspec_names(R"({"kernelspecs":[]})") == std::nullopt);
+    CHECK(kernelspec_names(R"({"default":"python3"})") == std::nullopt);
+    CHECK(kernelspec_names("<html>502</html>") == std::nullopt);
+    CHECK(kernelspec_names("") == std::nullopt);
+}
+
 TEST_CASE("find_kernel: malformed entries are skipped, non-arrays are protocol errors", "[jupyter]") {
     const std::string odd = R"([1, "wrenn", null, [], {"name":"wrenn"}, {"name":"wrenn","id":7},
         {"name":"wrenn","id":""}, {"name":3,"id":"x"}, {"id":"no-name"},

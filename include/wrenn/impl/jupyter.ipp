@@ -10,6 +10,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <random>
@@ -161,6 +162,16 @@ WRENN_DECL std::optional<std::string> find_kernel(std::string_view kernels_json,
         if (n && *n == name && id && !id->empty()) return id;
     }
     return std::nullopt;
+}
+
+WRENN_DECL std::optional<std::vector<std::string>> kernelspec_names(std::string_view kernelspecs_json) {
+    auto v = detail::parse_json(kernelspecs_json);
+    const json::value* specs = v && v->is_object() ? v->get_object().if_contains("kernelspecs") : nullptr;
+    if (!specs || !specs->is_object()) return std::nullopt;
+    std::vector<std::string> names;
+    for (auto& kv : specs->get_object()) names.emplace_back(kv.key());
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
 WRENN_DECL std::string create_kernel_body(std::string_view name) {

@@ -17,10 +17,11 @@ template <class T, class E>
 struct awaitable_value<boost::asio::awaitable<T, E>> {
     using type = T;
 };
-template <class F>
-auto with_capsule_impl(boost::asio::awaitable<capsule> creating, F body)
-    -> decltype(body(std::declval<capsule&>())) {
-    using T = typename detail::awaitable_value<decltype(body(std::declval<capsule&>()))>::type;
+// Any capsule type (capsule, code_runner).
+template <class Capsule, class F>
+auto with_capsule_impl(boost::asio::awaitable<Capsule> creating, F body)
+    -> decltype(body(std::declval<Capsule&>())) {
+    using T = typename detail::awaitable_value<decltype(body(std::declval<Capsule&>()))>::type;
     auto cap = co_await std::move(creating);
     std::exception_ptr failure;
     std::optional<std::conditional_t<std::is_void_v<T>, int, T>> result;

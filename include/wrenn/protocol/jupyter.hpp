@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace wrenn::protocol::jupyter {
 
@@ -38,6 +39,10 @@ WRENN_DECL std::string random_uuid4();
 // string name or a non-empty string id are skipped. protocol_error when the
 // text is not a JSON array.
 WRENN_DECL std::optional<std::string> find_kernel(std::string_view kernels_json, std::string_view name);
+
+// The kernelspec names in the answer to GET /api/kernelspecs (the keys of
+// its "kernelspecs" object), sorted; nullopt when the text is not shaped so.
+WRENN_DECL std::optional<std::vector<std::string>> kernelspec_names(std::string_view kernelspecs_json);
 
 // The body of POST /api/kernels: {"name":"<name>"}.
 WRENN_DECL std::string create_kernel_body(std::string_view name);
