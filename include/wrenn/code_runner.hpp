@@ -60,6 +60,10 @@ struct run_code_options {
 };
 static_assert(std::is_trivially_destructible_v<run_code_options>, "options must stay views (see env.hpp)");
 
+// The bytes of a result's base64 field (png, jpeg, gif, pdf); Jupyter wraps
+// base64 in lines. protocol_error when the text is not base64.
+WRENN_DECL std::string decode_binary(std::string_view base64_text);
+
 class code_runner : public capsule {
 public:
     // Creates a capsule from `template_name` (default code-runner-beta).

@@ -5,7 +5,6 @@
 #include <wrenn/wrenn.hpp>
 #include <wrenn/detail/client_impl.hpp>
 #include <wrenn/detail/http.hpp>
-#include <wrenn/protocol/base64.hpp>
 
 #include "expect.hpp"
 #include "local_server.hpp"
@@ -15,8 +14,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <algorithm>
-#include <cctype>
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -33,11 +30,6 @@ std::uint32_t big_endian32(const std::string& s, std::size_t at) {
     std::uint32_t v = 0;
     for (std::size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(s[at + i]);
     return v;
-}
-
-std::string without_whitespace(std::string s) {
-    s.erase(std::remove_if(s.begin(), s.end(), [](unsigned char ch) { return std::isspace(ch) != 0; }), s.end());
-    return s;
 }
 
 // GET `url` (http(s)://host[:port]/path) with the SDK's own transport.
@@ -147,8 +139,8 @@ TEST_CASE("code runner: a matplotlib figure comes back as a PNG result with vali
         REQUIRE(png);
         CHECK(!png->is_main_result);  // display_data
         CHECK(results_seen == 1);
-        auto bytes = wrenn::protocol::base64_decode(without_whitespace(*png->png));
-        REQUIRE(bytes);
+        auto decoded = wrenn::decode_binary(*png->png);
+        auto bytes = &decoded;
         REQUIRE(bytes->size() > 24);
         CHECK(bytes->substr(0, 8) == std::string("\x89PNG\r\n\x1a\n", 8));
         CHECK(bytes->substr(12, 4) == "IHDR");

@@ -154,3 +154,19 @@ TEST_CASE("base64: a long buffer round-trips", "[base64]") {
     REQUIRE(d.has_value());
     CHECK(*d == plain);
 }
+
+TEST_CASE("base64_decode_wrapped: line breaks and blanks of wrapped base64 are skipped", "[base64]") {
+    using wrenn::protocol::base64_decode_wrapped;
+    std::string bytes;
+    for (int i = 0; i < 300; ++i) bytes += static_cast<char>(i * 7);
+    auto enc = wrenn::protocol::base64_encode(bytes);
+    std::string wrapped;
+    for (std::size_t i = 0; i < enc.size(); i += 76) wrapped += enc.substr(i, 76) + "\n";
+    CHECK(base64_decode_wrapped(wrapped) == bytes);
+    CHECK(base64_decode_wrapped(" Zm9v\r\n\tYmFy ") == std::optional<std::string>("foobar"));
+    CHECK(base64_decode_wrapped(enc) == bytes);
+    CHECK(base64_decode_wrapped("\n") == std::optional<std::string>(""));
+    CHECK_FALSE(base64_decode_wrapped("Zm9v\nYmF").has_value());  // still whole groups only
+    CHECK_FALSE(base64_decode_wrapped("Zm9v\vYmFy").has_value());  // other control characters are not skipped
+    CHECK_FALSE(wrenn::protocol::base64_decode("Zm9v\nYmFy").has_value());  // the strict form stays strict
+}

@@ -70,4 +70,12 @@ WRENN_DECL std::optional<std::string> base64_decode(std::string_view in) {
     return out;
 }
 
+WRENN_DECL std::optional<std::string> base64_decode_wrapped(std::string_view in) {
+    std::string compact;
+    compact.reserve(in.size());
+    for (char c : in)
+        if (c != '\n' && c != '\r' && c != ' ' && c != '\t') compact += c;
+    return base64_decode(compact);
+}
+
 } // namespace wrenn::protocol

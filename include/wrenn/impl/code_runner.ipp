@@ -6,6 +6,7 @@
 #include <wrenn/detail/websocket.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/protocol/answers.hpp>
+#include <wrenn/protocol/base64.hpp>
 #include <wrenn/protocol/jupyter.hpp>
 #include <wrenn/protocol/url.hpp>
 
@@ -279,6 +280,14 @@ inline boost::asio::awaitable<execution> run_code(std::shared_ptr<code_runner_st
 }
 
 } // namespace detail
+
+WRENN_DECL std::string decode_binary(std::string_view base64_text) {
+    auto bytes = protocol::base64_decode_wrapped(base64_text);
+    if (!bytes)
+        throw protocol_error("invalid_base64", "decode_binary: the text is not base64 (" +
+                                                   std::to_string(base64_text.size()) + " characters)");
+    return std::move(*bytes);
+}
 
 WRENN_DECL code_runner::code_runner(capsule cap, std::string kernel)
     : capsule(std::move(cap)),

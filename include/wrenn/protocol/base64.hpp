@@ -14,6 +14,9 @@ WRENN_DECL std::string base64_encode(std::string_view bytes);
 // nullopt on any character outside the alphabet or bad padding. Whitespace is
 // not accepted: the server never sends it.
 WRENN_DECL std::optional<std::string> base64_decode(std::string_view text);
+// The same, skipping the line breaks and blanks (CR, LF, space, tab) of
+// wrapped base64, as MIME and Jupyter's image/png etc. carry it.
+WRENN_DECL std::optional<std::string> base64_decode_wrapped(std::string_view text);
 
 } // namespace wrenn::protocol
 
