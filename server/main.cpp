@@ -43,9 +43,12 @@ const char* usage_text =
     "Networking: when bwrap --unshare-net works, slirp4netns is on PATH and the server\n"
     "runs as root, every capsule has its own network namespace (its own 127.0.0.1 and\n"
     "ports; outside access through slirp4netns, 10.0.2.100/24); else capsules share\n"
-    "the host's network. Either way `host.wrenn.internal` (in the capsule's /etc/hosts)\n"
-    "reaches the host's loopback from inside a capsule, and the proxy reaches\n"
-    "127.0.0.1:{port} inside the capsule.\n";
+    "the host's network. Either way (with bubblewrap) `host.wrenn.internal`, in the\n"
+    "capsule's /etc/hosts, reaches the host's loopback from inside a capsule, and the\n"
+    "proxy reaches 127.0.0.1:{port} inside the capsule.\n"
+    "\n"
+    "The template code-runner-beta starts a Jupyter server in the capsule on port 8888\n"
+    "(kernelspec `wrenn`, no token; needs python3-jupyter-server and python3-ipykernel).\n";
 
 [[noreturn]] void die(const std::string& msg) {
     std::fprintf(stderr, "wrenn-local: %s\n", msg.c_str());
