@@ -234,6 +234,8 @@ asio::awaitable<void> start_jupyter(app_state& app, std::shared_ptr<capsule> c) 
                                         "jupyter_server",
                                         "--ip=0.0.0.0",
                                         "--port=" + std::to_string(jupyter_port),
+                                        // 8888 or nothing: never quietly another port
+                                        "--ServerApp.port_retries=0",
                                         "--no-browser",
                                         "--allow-root",
                                         "--ServerApp.token=",
