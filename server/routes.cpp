@@ -92,14 +92,10 @@ asio::awaitable<answer> exec(app_state& app, const std::string& id, const reques
         co_return error_answer(502, "agent_error",
                                "failed to start process: chdir " + er.cwd.value_or("") +
                                    ": no such file or directory");
-    spawn_spec spec;
-    spec.argv.push_back(er.cmd);
-    spec.argv.insert(spec.argv.end(), er.args.begin(), er.args.end());
-    spec.env = capsule_env(er.envs ? &*er.envs : nullptr);
-    spec.cwd = *cwd;
-    spec.root = c->root;
-    if (c->has_cgroup) spec.cgroup_procs = freezer_dir(c->id) + "/cgroup.procs";
-    spec.capture = true;  // background output too: the process stream attaches to it
+    std::vector<std::string> argv{er.cmd};
+    argv.insert(argv.end(), er.args.begin(), er.args.end());
+    // capture: background output too, the process stream attaches to it
+    auto spec = capsule_spec(*c, std::move(argv), capsule_env(er.envs ? &*er.envs : nullptr), *cwd);
     auto t0 = std::chrono::steady_clock::now();
     spawned sp;
     try {
@@ -250,14 +246,9 @@ asio::awaitable<void> start_jupyter(app_state& app, std::shared_ptr<capsule> c) 
     const std::map<std::string, std::string> extra{{"JUPYTER_PATH", jupyter_dir},
                                                    {"HOME", std::string(home_dir)},
                                                    {"PYDEVD_DISABLE_FILE_VALIDATION", "1"}};
-    spawn_spec spec;
-    spec.argv.push_back(cmd);
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.env = capsule_env(&extra);
-    spec.cwd = resolve_cwd(c->root, "").value_or("/");
-    spec.root = c->root;
-    if (c->has_cgroup) spec.cgroup_procs = freezer_dir(c->id) + "/cgroup.procs";
-    spec.capture = true;
+    std::vector<std::string> argv{cmd};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto spec = capsule_spec(*c, std::move(argv), capsule_env(&extra), resolve_cwd(c->root, "").value_or("/"));
     spawned sp;
     try {
         co_await ensure_init(app, c);

@@ -385,5 +385,14 @@ void start_reaper(app_state& app) {
     });
 }
 
-} // namespace wl
+spawn_spec capsule_spec(const capsule& c, std::vector<std::string> argv, std::vector<std::string> env, std::string cwd) {
+    spawn_spec spec;
+    spec.argv = std::move(argv);
+    spec.env = std::move(env);
+    spec.cwd = std::move(cwd);
+    spec.root = c.root;
+    if (c.has_cgroup) spec.cgroup_procs = freezer_dir(c.id) + "/cgroup.procs";
+    return spec;
+}
 
+} // namespace wl

@@ -146,16 +146,6 @@ bool is_type(std::string_view text, std::string_view type) {
     return !ec && v.is_object() && str_field(v.get_object(), "type") == type;
 }
 
-spawn_spec capsule_spec(const capsule& c, std::vector<std::string> argv, std::vector<std::string> env, std::string cwd) {
-    spawn_spec spec;
-    spec.argv = std::move(argv);
-    spec.env = std::move(env);
-    spec.cwd = std::move(cwd);
-    spec.root = c.root;
-    if (c.has_cgroup) spec.cgroup_procs = freezer_dir(c.id) + "/cgroup.procs";
-    return spec;
-}
-
 bool has_nul(const std::vector<std::string>& v) {
     for (auto& s : v)
         if (s.find('\0') != std::string::npos) return true;
