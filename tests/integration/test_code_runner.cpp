@@ -180,6 +180,47 @@ TEST_CASE("code runner: a cell past its timeout comes back timed_out and the nex
     });
 }
 
+TEST_CASE("code runner: a cell that kills its kernel ends at once with DeadKernelError, and the next cell runs",
+          "[code_runner]") {
+    local_server srv;
+    wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
+        auto runner = co_await code_runner::create(c);
+        co_await runner.run_code("lost = 1");
+        // Without the restart notice this would wait out the whole timeout.
+        auto died = co_await runner.run_code("import os\nos._exit(3)",
+                                             {.timeout = 600s});
+        CHECK(!died.timed_out);
+        REQUIRE(died.error);
+        CHECK(died.error->name == "DeadKernelError");
+        // Jupyter restarted the kernel: it answers again, with a fresh namespace.
+        auto fresh = co_await runner.run_code("'lost' in dir()", {.timeout = 60s});
+        CHECK(!fresh.timed_out);
+        CHECK(fresh.text() == std::optional<std::string>("False"));
+        co_await runner.destroy();
+    });
+}
+
+TEST_CASE("code runner: a kernel deleted behind its back is started again", "[code_runner]") {
+    local_server srv;
+    wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
+        auto runner = co_await code_runner::create(c);
+        co_await runner.run_code("1");
+        const auto first = runner.kernel_id();
+        REQUIRE(first);
+        // Someone else shuts the kernel down (here: a request from inside the capsule).
+        const std::string shutdown =
+            "python3 -c \"import urllib.request as u; u.urlopen(u.Request("
+            "'http://127.0.0.1:8888/api/kernels/" + *first + "', method='DELETE'))\"";
+        auto deleted = co_await runner.commands.run(shutdown);
+        CHECK(deleted.exit_code == 0);
+        auto again = co_await runner.run_code("6 * 7", {.timeout = 60s});
+        CHECK(again.text() == std::optional<std::string>("42"));
+        REQUIRE(runner.kernel_id());
+        CHECK(runner.kernel_id() != first);
+        co_await runner.destroy();
+    });
+}
+
 TEST_CASE("code runner: a cancelled run_code interrupts the kernel", "[code_runner]") {
     using namespace boost::asio::experimental::awaitable_operators;
     local_server srv;

@@ -129,6 +129,16 @@ TEST_CASE("find_kernel: the first kernel with the name, or none", "[jupyter]") {
     CHECK(find_kernel(" [ ] \n", "python3") == std::nullopt);
 }
 
+TEST_CASE("kernel_state: the execution_state of a kernel model", "[jupyter]") {
+    CHECK(kernel_state(R"({"id":"k","name":"wrenn","execution_state":"restarting","connections":1})") ==
+          std::optional<std::string>("restarting"));
+    CHECK(kernel_state(R"({"id":"k","execution_state":"idle"})") == std::optional<std::string>("idle"));
+    CHECK(kernel_state(R"({"id":"k"})") == std::nullopt);
+    CHECK(kernel_state(R"({"execution_state":7})") == std::nullopt);
+    CHECK(kernel_state("[]") == std::nullopt);
+    CHECK(kernel_state("not json") == std::nullopt);
+}
+
 TEST_CASE("kernelspec_names: the installed kernelspecs, sorted, or nullopt for other shapes", "[jupyter]") {
     const std::string specs = R"({"default":"python3","kernelspecs":{
         "wrenn":{"name":"wrenn","spec":{"argv":["python3"],"language":"python"},"resources":{}},
@@ -369,6 +379,26 @@ TEST_CASE("status: idle ends the cell, busy and others do not", "[jupyter]") {
     // the idle of another request (or of no request) is not ours
     CHECK_FALSE(parse_kernel_message(kernel_msg("status", R"({"execution_state":"idle"})", "other-msg-id"), REQ));
     CHECK_FALSE(parse_kernel_message(kernel_msg("status", R"({"execution_state":"idle"})", ""), REQ));
+}
+
+TEST_CASE("status: restarting or dead means the kernel died, whoever's request it is", "[jupyter]") {
+    for (const char* state : {"restarting", "dead"}) {
+        CAPTURE(state);
+        const std::string content = std::string(R"({"execution_state":")") + state + "\"}";
+        // Jupyter sends it with an empty parent; any parent (or none) counts
+        for (const std::string& parent : {std::string(""), std::string("someone-else"), std::string(REQ)})
+            CHECK(event_of(kernel_msg("status", content, parent)).type == kind::kernel_died);
+        auto bare = parse_kernel_message(std::string(R"({"msg_type":"status","content":)") + content + "}", REQ);
+        REQUIRE(bare);
+        CHECK(bare->type == kind::kernel_died);
+    }
+    wrenn::execution e;
+    apply(e, event_of(kernel_msg("stream", R"({"name":"stdout","text":"partial\n"})")));
+    CHECK(apply(e, event_of(kernel_msg("status", R"({"execution_state":"restarting"})", ""))));
+    REQUIRE(e.error);
+    CHECK(e.error->name == "DeadKernelError");
+    CHECK(e.error->value.find("died") != std::string::npos);
+    CHECK(e.logs.stdout_text() == "partial\n");  // what came before is kept
 }
 
 TEST_CASE("execute_input and execute_reply: other, with their execution count", "[jupyter]") {

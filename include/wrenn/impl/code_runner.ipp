@@ -59,6 +59,7 @@ struct code_runner_state {
     std::string capsule_id, kernel_name, url;
     std::shared_ptr<http_transport> pool;
     std::optional<std::string> kernel_id;
+    bool kernel_restarting = false;  // a cell saw it die: Jupyter is restarting it
     lock_type lock;  // one kernel discovery at a time (full = held)
 };
 
@@ -166,6 +167,30 @@ inline boost::asio::awaitable<std::string> ensure_kernel(std::shared_ptr<code_ru
     }
 }
 
+// After the kernel died, Jupyter restarts it; a request sent before the new
+// process is up would be lost. Waits (within `budget`) until its state is
+// neither restarting nor starting.
+inline boost::asio::awaitable<void> wait_until_restarted(std::shared_ptr<code_runner_state> st, std::string kernel,
+                                                         std::chrono::milliseconds budget) {
+    const auto deadline = std::chrono::steady_clock::now() + budget;
+    boost::asio::steady_timer pause(st->client->executor);
+    while (std::chrono::steady_clock::now() < deadline) {
+        http_request req;
+        req.method = http_method::get;
+        req.target = "/api/kernels/" + protocol::encode_component(kernel);
+        req.idempotent = true;
+        req.total_timeout = std::chrono::seconds(10);
+        auto r = co_await send(st->transport(), std::move(req));
+        if (r.status != 200 && r.status < 500) co_return;  // gone: the channels request will say so
+        if (r.status == 200) {
+            auto state = protocol::jupyter::kernel_state(r.body);
+            if (state != "restarting" && state != "starting") co_return;
+        }
+        pause.expires_after(std::chrono::milliseconds(100));
+        co_await pause.async_wait(boost::asio::use_awaitable);
+    }
+}
+
 inline boost::asio::awaitable<void> interrupt_kernel(std::shared_ptr<code_runner_state> st, std::string kernel) {
     http_request req;
     req.method = http_method::post;
@@ -188,6 +213,10 @@ inline boost::asio::awaitable<execution> run_code(std::shared_ptr<code_runner_st
     using namespace boost::asio::experimental::awaitable_operators;
     const std::string op = st->operation("run_code");
     auto kernel = co_await ensure_kernel(st, jupyter_timeout);
+    if (st->kernel_restarting) {
+        co_await wait_until_restarted(st, kernel, jupyter_timeout);
+        st->kernel_restarting = false;
+    }
     auto channels = [&] { return "/api/kernels/" + protocol::encode_component(kernel) + "/channels"; };
     std::shared_ptr<ws_connection> ws;
     bool kernel_gone = false;
@@ -220,6 +249,7 @@ inline boost::asio::awaitable<execution> run_code(std::shared_ptr<code_runner_st
                 auto ev = protocol::jupyter::parse_kernel_message(*text, msg_id);
                 if (!ev) continue;
                 finished = protocol::jupyter::apply(ex, *ev);
+                if (ev->type == protocol::jupyter::kernel_event::kind::kernel_died) st->kernel_restarting = true;
                 if (quiet) continue;
                 using kind = protocol::jupyter::kernel_event::kind;
                 switch (ev->type) {

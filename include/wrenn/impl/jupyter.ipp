@@ -174,6 +174,12 @@ WRENN_DECL std::optional<std::vector<std::string>> kernelspec_names(std::string_
     return names;
 }
 
+WRENN_DECL std::optional<std::string> kernel_state(std::string_view kernel_model_json) {
+    auto v = detail::parse_json(kernel_model_json);
+    if (!v || !v->is_object()) return std::nullopt;
+    return wrenn::detail::js::opt_str(*v, "execution_state");
+}
+
 WRENN_DECL std::string create_kernel_body(std::string_view name) {
     return json::serialize(json::object{{"name", name}});
 }
@@ -252,14 +258,22 @@ WRENN_DECL std::optional<kernel_event> parse_kernel_message(std::string_view tex
                              "The Jupyter kernel sent a message that is not JSON: '" + detail::excerpt(text) + "'");
     const json::value& v = *parsed;
     if (!v.is_object()) return std::nullopt;
+    auto type = js::opt_str(v, "msg_type");
+    if (!type) type = js::opt_str(detail::object_field(v, "header"), "msg_type");
+    const json::value& content = detail::object_field(v, "content");
+    if (type && *type == "status") {
+        // Jupyter's own word that the kernel process is gone: no parent.
+        auto state = js::str(content, "execution_state");
+        if (state == "restarting" || state == "dead") {
+            kernel_event died;
+            died.type = kernel_event::kind::kernel_died;
+            return died;
+        }
+    }
     auto* parent = js::find(v, "parent_header");
     if (!parent) return std::nullopt;
     auto parent_id = js::opt_str(*parent, "msg_id");
     if (!parent_id || *parent_id != msg_id) return std::nullopt;
-
-    auto type = js::opt_str(v, "msg_type");
-    if (!type) type = js::opt_str(detail::object_field(v, "header"), "msg_type");
-    const json::value& content = detail::object_field(v, "content");
 
     kernel_event ev;
     if (!type) return ev;  // ours, of no known type
@@ -311,6 +325,12 @@ WRENN_DECL bool apply(wrenn::execution& e, const kernel_event& ev) {
         if (ev.error) e.error = ev.error;
         break;
     case kernel_event::kind::idle: return true;
+    case kernel_event::kind::kernel_died:
+        e.error = wrenn::execution_error{"DeadKernelError",
+                                         "the kernel died while running the cell; Jupyter restarts it, and what "
+                                         "was defined in it is lost",
+                                         ""};
+        return true;
     case kernel_event::kind::other: break;
     }
     return false;

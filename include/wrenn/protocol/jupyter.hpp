@@ -44,6 +44,10 @@ WRENN_DECL std::optional<std::string> find_kernel(std::string_view kernels_json,
 // its "kernelspecs" object), sorted; nullopt when the text is not shaped so.
 WRENN_DECL std::optional<std::vector<std::string>> kernelspec_names(std::string_view kernelspecs_json);
 
+// The execution_state of a kernel model (GET /api/kernels/{id}): "idle",
+// "busy", "starting", "restarting", "dead", ...; nullopt when absent.
+WRENN_DECL std::optional<std::string> kernel_state(std::string_view kernel_model_json);
+
 // The body of POST /api/kernels: {"name":"<name>"}.
 WRENN_DECL std::string create_kernel_body(std::string_view name);
 
@@ -67,6 +71,8 @@ struct kernel_event {
         result,       // `execute_result` (main) or `display_data`
         error,        // `error`
         idle,         // `status` idle: the cell is finished
+        kernel_died,  // `status` restarting or dead, for any request: the kernel process ended
+                      // (the cell crashed it, or it was restarted), so the cell will never finish
         other         // everything else: status busy, execute_input, execute_reply, clear_output,
                       // update_display_data, comm messages, unknown types
     };
@@ -79,7 +85,7 @@ struct kernel_event {
 
 // Decodes one text frame of the kernel WebSocket for the request `msg_id`.
 // nullopt when the message is not for this request (its parent_header.msg_id
-// differs or is missing) or is not a JSON object shaped enough to tell. The
+// differs or is missing; a `status` restarting or dead is for every request) or is not a JSON object shaped enough to tell. The
 // type is the top-level "msg_type", falling back to header.msg_type; content
 // fields of the wrong type read as absent. Throws protocol_error only when
 // the text is not JSON at all.
@@ -96,7 +102,9 @@ WRENN_DECL wrenn::result make_result(const boost::json::object& mime_bundle, boo
 
 // Applies an event to the execution being built: log chunks appended in
 // order, results appended, the error set, the execution count recorded when
-// the event carries one. Returns true when the cell is finished (idle).
+// the event carries one. Returns true when the cell is finished (idle), or
+// will never finish (kernel_died: the error becomes DeadKernelError, the
+// name nbclient uses).
 WRENN_DECL bool apply(wrenn::execution& e, const kernel_event& ev);
 
 } // namespace wrenn::protocol::jupyter
