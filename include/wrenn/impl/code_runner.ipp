@@ -305,7 +305,7 @@ inline boost::asio::awaitable<execution> run_code(std::shared_ptr<code_runner_st
     if (ended)
         throw transport_error("kernel_connection_closed",
                               op + ": the kernel's connection closed before the cell finished (did Jupyter or the "
-                                   "capsule stop?); the kernel was interrupted");
+                                   "capsule stop?); an interrupt was sent to the kernel");
     co_return ex;
 }
 
