@@ -1,0 +1,96 @@
+// The limit for our own stack: a hand-written Boost.Beast client doing what
+// the SDK's get(id) does at its core and nothing more. --concurrency
+// coroutines on one thread, each with its own keep-alive connection, sending
+// GET <base>/v1/capsules/<id> and parsing the JSON answer with Boost.JSON.
+// Plain HTTP only.
+#include "support/load.hpp"
+#include "support/target.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json/parse.hpp>
+
+#include <iostream>
+#include <optional>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+struct where {
+    std::string host, port, target;
+};
+
+// http://HOST:PORT/PATH only: enough for a loopback benchmark.
+where parse(const std::string& base_url, const std::string& id) {
+    const std::string scheme = "http://";
+    if (base_url.rfind(scheme, 0) != 0) throw std::runtime_error("raw_beast: only http:// URLs");
+    auto rest = base_url.substr(scheme.size());
+    auto slash = rest.find('/');
+    auto authority = rest.substr(0, slash);
+    auto path = slash == std::string::npos ? std::string() : rest.substr(slash);
+    auto colon = authority.rfind(':');
+    if (colon == std::string::npos) throw std::runtime_error("raw_beast: the URL needs a port");
+    return {authority.substr(0, colon), authority.substr(colon + 1), path + "/v1/capsules/" + id};
+}
+
+asio::awaitable<void> worker(bench::plan& plan, const tcp::resolver::results_type& endpoints, const where& w,
+                             const std::string& id, bench::samples& s) {
+    std::optional<beast::tcp_stream> stream;
+    beast::flat_buffer buffer;
+    http::request<http::empty_body> req(http::verb::get, w.target, 11);
+    req.set(http::field::host, w.host + ":" + w.port);
+    req.set(http::field::accept, "application/json");
+    req.set("X-API-Key", "wrn_bench");
+    while (plan.next()) {
+        auto started = bench::clock::now();
+        try {
+            if (!stream) {
+                stream.emplace(co_await asio::this_coro::executor);
+                co_await stream->async_connect(endpoints, asio::use_awaitable);
+                buffer.clear();
+            }
+            co_await http::async_write(*stream, req, asio::use_awaitable);
+            http::response<http::string_body> res;
+            co_await http::async_read(*stream, buffer, res, asio::use_awaitable);
+            if (res.result() != http::status::ok) throw std::runtime_error("status " + std::to_string(res.result_int()));
+            auto doc = boost::json::parse(res.body());
+            if (doc.at("id").as_string() != id) throw std::runtime_error("answer for another capsule");
+            if (!res.keep_alive()) stream.reset();
+            plan.succeeded(s, started);
+        } catch (const std::exception& e) {
+            stream.reset();
+            plan.failed(s, e.what());
+        }
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    auto opts = bench::parse_options(argc, argv);
+    auto target = bench::open_target(opts);
+    auto w = parse(target.base_url, opts.id);
+    asio::io_context ioc(1);
+    auto endpoints = tcp::resolver(ioc).resolve(w.host, w.port);
+    bench::plan plan(opts);
+    std::vector<bench::samples> workers(static_cast<std::size_t>(opts.concurrency));
+    plan.start();
+    for (auto& s : workers) asio::co_spawn(ioc, worker(plan, endpoints, w, opts.id, s), asio::detached);
+    ioc.run();
+    return bench::report(plan, workers);
+}
