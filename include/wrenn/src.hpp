@@ -13,6 +13,7 @@
 #include <wrenn/impl/base64.ipp>
 #include <wrenn/impl/models.ipp>
 #include <wrenn/impl/answers.ipp>
+#include <wrenn/impl/retry.ipp>
 #include <wrenn/impl/http_transport.ipp>
 #include <wrenn/impl/websocket.ipp>
 #include <wrenn/impl/stream_messages.ipp>

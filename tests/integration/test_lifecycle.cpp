@@ -2,6 +2,8 @@
 // over HTTP and over TLS.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+
 #include <wrenn/wrenn.hpp>
 #include <wrenn/protocol/answers.hpp>
 
@@ -190,6 +192,17 @@ TEST_CASE("pause freezes the capsule's processes and resume continues them", "[l
         co_await cap.wait_ready();
         co_await cap.ping();
 
+        // Wait (10 s at most) for two ticks after the resume: a loaded
+        // machine may take a moment to schedule the thawed ticker.
+        auto lines = [&]() -> asio::awaitable<long> {
+            auto r = co_await cap.commands.run("wc -l < /tmp/ticks");
+            co_return std::atol(r.stdout_text.c_str());
+        };
+        const long at_resume = co_await lines();
+        for (int i = 0; i < 200; ++i) {
+            if (co_await lines() >= at_resume + 2) break;
+            co_await sleep_for(50ms);
+        }
         // Find the largest gap between consecutive ticks: the pause.
         auto ticks = (co_await cap.commands.run("cat /tmp/ticks")).stdout_text;
         std::istringstream in(ticks);

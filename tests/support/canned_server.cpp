@@ -1,5 +1,7 @@
 #include "canned_server.hpp"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -17,7 +19,10 @@ std::string http_answer(unsigned status, const std::string& body, const std::str
            "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" + body;
 }
 
-canned_server::canned_server(std::string response) : response_(std::move(response)) {
+canned_server::canned_server(std::string response) : canned_server(std::vector<std::string>{std::move(response)}) {}
+
+canned_server::canned_server(std::vector<std::string> responses) : responses_(std::move(responses)) {
+    if (responses_.empty()) responses_.emplace_back();  // silent
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -58,12 +63,16 @@ void canned_server::serve() {
                 if (cl == std::string::npos) cl = in.find("content-length: ");
                 if (cl != std::string::npos && cl < head_end) body_len = std::strtoul(in.c_str() + cl + 16, nullptr, 10);
                 if (in.size() >= head_end + 4 + body_len) {
+                    std::size_t n;
                     {
                         std::lock_guard lock(mu_);
                         requests_.push_back(in.substr(0, head_end + 4 + body_len));
+                        n = requests_.size() - 1;
                     }
                     in.erase(0, head_end + 4 + body_len);
-                    if (::send(fd, response_.data(), response_.size(), MSG_NOSIGNAL) < 0) break;
+                    const std::string& response = responses_[std::min(n, responses_.size() - 1)];
+                    if (response == hang_up) break;
+                    if (::send(fd, response.data(), response.size(), MSG_NOSIGNAL) < 0) break;
                     continue;
                 }
             }

@@ -15,6 +15,11 @@ class canned_server {
 public:
     // `response` is written verbatim (status line, headers, body) for every request.
     explicit canned_server(std::string response);
+    // The n-th request (counted over all connections) gets responses[n], the
+    // last one repeating. An empty response sends nothing (a silent server);
+    // hang_up closes the connection once the request was read.
+    explicit canned_server(std::vector<std::string> responses);
+    static inline const std::string hang_up = "<hang up>";
     ~canned_server();
 
     std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/api"; }
@@ -23,7 +28,7 @@ public:
 
 private:
     void serve();
-    std::string response_;
+    std::vector<std::string> responses_;
     int listen_fd_ = -1;
     unsigned short port_ = 0;
     std::atomic<bool> stop_{false};

@@ -51,6 +51,8 @@ struct transport_settings {
     bool verify_tls = true;
     std::size_t max_connections = 64;
     std::chrono::milliseconds max_idle_age = std::chrono::seconds(50);
+    retry_policy retry{};                                   // send() only: never a streamed body
+    std::function<void(const attempt_record&)> on_attempt{};  // send() attempts
 };
 
 class http_transport;

@@ -23,6 +23,8 @@ WRENN_DECL client_impl::client_impl(asio::any_io_executor ex, config resolved)
     ts.ca_file = cfg.ca_file;
     ts.verify_tls = cfg.verify_tls;
     ts.max_connections = cfg.max_connections_per_origin;
+    ts.retry = cfg.retry;
+    ts.on_attempt = cfg.on_attempt;
     transport = make_http_transport(executor, std::move(ts));
 }
 

@@ -48,6 +48,8 @@ struct code_runner_state {
             ts.ca_file = client->cfg.ca_file;
             ts.verify_tls = client->cfg.verify_tls;
             ts.max_connections = client->cfg.max_connections_per_origin;
+            ts.retry = client->cfg.retry;
+            ts.on_attempt = client->cfg.on_attempt;
             pool = make_http_transport(client->executor, std::move(ts));
         }
         return pool;

@@ -34,6 +34,7 @@ WRENN_DECL config resolve(config c, const env_lookup& env) {
                                "or WRENN_BASE_URL.");
     if (c.proxy_domain.empty()) c.proxy_domain = protocol::derive_proxy_domain(*base);
     if (c.max_connections_per_origin == 0) c.max_connections_per_origin = 1;
+    if (c.retry.max_attempts == 0) c.retry.max_attempts = 1;  // 0 reads as "no retries", not "no request"
     return c;
 }
 

@@ -3,6 +3,7 @@
 #include <wrenn/detail/http.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/protocol/answers.hpp>
+#include <wrenn/protocol/retry.hpp>
 #include <wrenn/version.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -31,6 +32,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <random>
 #include <vector>
 
 namespace wrenn::detail {
@@ -90,6 +92,9 @@ public:
     }
 
     asio::awaitable<http_response> send(http_request req);
+    // One attempt for the observability hook (config.on_attempt).
+    void report(const http_request& req, unsigned attempt, clock::time_point started, std::optional<unsigned> status,
+                std::string_view error, std::optional<std::chrono::milliseconds> retry_in) const;
     // A new connection outside the pool, for a WebSocket (counted in `created`).
     asio::awaitable<std::unique_ptr<http_connection>> connect_unpooled(clock::time_point deadline) {
         return connect(deadline);
@@ -169,6 +174,8 @@ private:
 
     asio::any_io_executor ex_;
     transport_settings s_;
+    std::minstd_rand rng_{std::random_device{}()};  // retry jitter
+    std::uniform_real_distribution<double> jitter_{0.0, 1.0};
     std::string host_header_, user_agent_;
     std::optional<asio::ssl::context> ssl_;
     std::vector<std::unique_ptr<http_connection>> idle_;
@@ -402,33 +409,92 @@ inline asio::awaitable<http_response> http_transport::send_streaming(http_reques
     }
 }
 
+inline void http_transport::report(const http_request& req, unsigned attempt, clock::time_point started,
+                                   std::optional<unsigned> status, std::string_view error,
+                                   std::optional<std::chrono::milliseconds> retry_in) const {
+    if (!s_.on_attempt) return;
+    std::string url = s_.origin.scheme + "://" + host_header_ + req.target;
+    attempt_record r;
+    r.method = to_string(req.method);
+    r.url = url;
+    r.attempt = attempt;
+    r.status = status;
+    r.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started);
+    r.error = error;
+    r.retry_in = retry_in;
+    try {
+        s_.on_attempt(r);
+    } catch (...) {
+        // an observer must not change the outcome
+    }
+}
+
 inline asio::awaitable<http_response> http_transport::send(http_request req) {
     auto self = shared_from_this();  // keep the pool alive for the whole request
     auto [deadline, idle] = limits_for(req);
-
-    for (int attempt = 0;; ++attempt) {
-        bool reused = false;
-        auto l = co_await acquire(deadline, attempt > 0, reused);
+    bool fresh = false;
+    unsigned counted = 0;  // attempts against the retry budget (a stale-connection resend is free)
+    for (unsigned attempt = 1;; ++attempt) {
+        const auto started = clock::now();
         exchange_state st;
+        bool connected = false, stale = false;
+        std::exception_ptr failure;
+        std::string error_text, error_code;
+        http_response resp;
         try {
-            // (if/else, not ?: — g++ 12 destroys the result of a co_await in a
-            // conditional expression twice)
-            http_response resp;
-            if (l.conn->tls)
-                resp = co_await exchange(*l.conn->tls, *l.conn, req, deadline, idle, st);
-            else
-                resp = co_await exchange(*l.conn->plain, *l.conn, req, deadline, idle, st);
-            l.reusable = st.keep_alive;
-            co_return resp;
-        } catch (const boost::system::system_error& e) {
-            // A kept-alive connection the server had already closed: replay once on a
-            // fresh one if the request cannot have been processed (it never fully
-            // left) or is idempotent and no byte of the answer arrived.
-            bool stale = reused && attempt == 0 && e.code() != asio::error::operation_aborted &&
-                         e.code() != beast::error::timeout &&
-                         (st.write_failed || (req.idempotent && !st.got_answer_bytes));
-            if (!stale) fail(e, req, deadline, st.write_failed ? "sending the request" : "reading the answer");
+            bool reused = false;
+            auto l = co_await acquire(deadline, fresh, reused);
+            connected = true;
+            try {
+                // (if/else, not ?: — g++ 12 destroys the result of a co_await in a
+                // conditional expression twice)
+                if (l.conn->tls)
+                    resp = co_await exchange(*l.conn->tls, *l.conn, req, deadline, idle, st);
+                else
+                    resp = co_await exchange(*l.conn->plain, *l.conn, req, deadline, idle, st);
+                l.reusable = st.keep_alive;
+            } catch (const boost::system::system_error& e) {
+                // A kept-alive connection the server had already closed: send again
+                // on a fresh one, not counted as an attempt, if the request cannot
+                // have been processed (it never fully left) or is idempotent and no
+                // byte of the answer arrived.
+                stale = reused && !fresh && e.code() != asio::error::operation_aborted &&
+                        e.code() != beast::error::timeout &&
+                        (st.write_failed || (req.idempotent && !st.got_answer_bytes));
+                if (!stale) fail(e, req, deadline, st.write_failed ? "sending the request" : "reading the answer");
+            }
+        } catch (const wrenn::error& e) {
+            failure = std::current_exception();
+            error_text = e.what();
+            error_code = e.code();
+        }  // cancellation (system_error operation_aborted) propagates as it is
+        if (stale) {
+            report(req, attempt, started, std::nullopt,
+                   "the server had closed the kept-alive connection; sending again on a new one",
+                   std::chrono::milliseconds(0));
+            fresh = true;
+            continue;
         }
+        fresh = false;
+        protocol::attempt_outcome o;
+        o.attempt = ++counted;
+        o.idempotent = req.idempotent;
+        o.request_sent = connected && !st.write_failed;
+        o.answer_started = st.got_answer_bytes;
+        if (!failure) {
+            o.status = resp.status;
+            o.retry_after = resp.retry_after;
+        }
+        o.total_timeout = error_code == "total_timeout" || error_code == "pool_timeout";
+        auto delay = protocol::retry_delay(s_.retry, o, jitter_(rng_));
+        if (delay && deadline != clock::time_point::max() && clock::now() + *delay >= deadline) delay.reset();
+        report(req, attempt, started, o.status, error_text, delay);
+        if (!delay) {
+            if (failure) std::rethrow_exception(failure);
+            co_return resp;
+        }
+        asio::steady_timer pause(ex_, *delay);
+        co_await pause.async_wait(asio::use_awaitable);
     }
 }
 
