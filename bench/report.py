@@ -3,7 +3,10 @@ table it prints and bench/RESULTS.md. Every number comes from RESULTS_TXT;
 ratios are taken between figures of that same run.
 
 Input lines: "meta KEY=VALUE" (VALUE to the end of the line) and
-"bench=B name=N key=value ..." (one per client or compiled TU)."""
+"bench=B name=N key=value ..." (one per client or compiled TU, per round).
+A client run in several rounds is reported by the median of each figure,
+with the spread of its requests/s."""
+import statistics
 import sys
 
 TARGETS_NOTE = "Targets are from issue 7. A missed target never fails a build."
@@ -18,8 +21,22 @@ def load(path):
             meta[key] = value
         elif line.startswith("bench="):
             fields = dict(f.split("=", 1) for f in line.split())
-            rows.setdefault(fields["bench"], {})[fields["name"]] = fields
-    return meta, rows
+            rows.setdefault(fields["bench"], {}).setdefault(fields["name"], []).append(fields)
+    return meta, {bench: {name: median_row(runs) for name, runs in names.items()} for bench, names in rows.items()}
+
+
+def median_row(runs):
+    """One row from several rounds: the median of each number; errors summed."""
+    row = dict(runs[0])
+    for key in row:
+        if key in ("bench", "name"):
+            continue
+        values = [float(r[key]) for r in runs]
+        row[key] = str(int(sum(values)) if key == "errors" else statistics.median(values))
+    if "rps" in row:
+        rps = [float(r["rps"]) for r in runs]
+        row["spread"] = f"{min(rps):,.0f}–{max(rps):,.0f}" if len(rps) > 1 else "-"
+    return row
 
 
 def num(row, key):
@@ -32,6 +49,10 @@ def fmt(x, digits=1):
 
 def ratio(a, b):
     return a / b if a is not None and b else None
+
+
+def spread(row):
+    return row.get("spread", "-") if row else "n/a"
 
 
 def ms(us):
@@ -78,9 +99,10 @@ def small_requests(r, rows):
     for name, label in labels.items():
         row = rows.get(name)
         rps = num(row, "rps")
-        body.append([label, fmt(rps, 0), fmt(ms(num(row, "p50_us")), 2), fmt(ms(num(row, "p99_us")), 2),
-                     fmt(ratio(rps, limit), 2), fmt(ratio(rps, ceiling), 2), row["errors"] if row else "n/a"])
-    r.table(["client", "req/s", "p50 ms", "p99 ms", "× raw Beast", "× wrk", "errors"], body)
+        body.append([label, fmt(rps, 0), spread(row), fmt(ms(num(row, "p50_us")), 2),
+                     fmt(ms(num(row, "p99_us")), 2), fmt(ratio(rps, limit), 2), fmt(ratio(rps, ceiling), 2),
+                     row["errors"] if row else "n/a"])
+    r.table(["client", "req/s", "rounds' range", "p50 ms", "p99 ms", "× raw Beast", "× wrk", "errors"], body)
     ours = num(rows.get("wrenn-coro"), "rps")
     r.target("(1) wrenn-cpp coroutines vs raw Beast loop", ratio(ours, limit), ">=", 0.85)
     r.target("(1) wrenn-cpp coroutines vs wrk", ratio(ours, ceiling), ">=", 1)
@@ -104,9 +126,9 @@ def tls_reuse(r, rows):
     for name, label in labels.items():
         row = rows.get(name)
         rps = num(row, "rps")
-        body.append([label, fmt(rps, 0), fmt(ms(num(row, "p50_us")), 2), fmt(ms(num(row, "p99_us")), 2),
-                     fmt(ratio(pooled, rps), 2), row["errors"] if row else "n/a"])
-    r.table(["client", "req/s", "p50 ms", "p99 ms", "pooled ÷ this", "errors"], body)
+        body.append([label, fmt(rps, 0), spread(row), fmt(ms(num(row, "p50_us")), 2),
+                     fmt(ms(num(row, "p99_us")), 2), fmt(ratio(pooled, rps), 2), row["errors"] if row else "n/a"])
+    r.table(["client", "req/s", "rounds' range", "p50 ms", "p99 ms", "pooled ÷ this", "errors"], body)
     r.out("The public config has no switch that turns connection reuse off, so the per-request-connection "
           "figure is taken two ways: a transport whose idle connections are never reused (the target is "
           "judged on this one: it isolates the connection and handshake), and a new client per request.")
@@ -152,7 +174,9 @@ def main():
                ("load", "timing")]
     r.table(["", ""], [[k, meta.get(v, "?")] for k, v in machine])
     r.out("Server (nginx, one worker, canned JSON from memory) and client run on the same machine, unpinned; "
-          "the clients run one after another. Latencies are per request, from send to parsed answer.")
+          "the clients run one after another, round after round. Each figure is the median over the rounds "
+          "(the range shows how much requests/s moved between rounds). Latencies are per request, from send "
+          "to parsed answer.")
     r.out()
     small_requests(r, rows.get("small-requests"))
     tls_reuse(r, rows.get("tls-reuse"))
