@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <wrenn/wrenn.hpp>
+#include <wrenn/detail/http.hpp>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -127,4 +128,23 @@ TEST_CASE("cancelling a request leaves the pool healthy", "[transport][cancel]")
         CHECK(p.open == p.idle);
         co_await cap.destroy();
     });
+}
+
+TEST_CASE("TLS contexts are shared while alive, one per CA file and verification mode", "[tls]") {
+    const auto& ca = wrenn_test::test_pki::get().ca_cert;
+    auto a = wrenn::detail::shared_tls_context(ca, true);
+    auto b = wrenn::detail::shared_tls_context(ca, true);
+    CHECK(a == b);  // a client per task does not load the trust store again
+    CHECK(wrenn::detail::shared_tls_context(ca, false) != a);
+    CHECK(wrenn::detail::shared_tls_context("", true) != a);
+    a.reset();
+    b.reset();
+    CHECK(wrenn::detail::shared_tls_context(ca, true));  // none alive: made anew
+    std::string code;
+    try {
+        (void)wrenn::detail::shared_tls_context("/nonexistent/ca.pem", true);
+    } catch (const wrenn::config_error& e) {
+        code = e.code();
+    }
+    CHECK(code == "invalid_ca_file");
 }

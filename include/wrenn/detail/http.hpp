@@ -18,7 +18,15 @@
 #include <optional>
 #include <string>
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace wrenn::detail {
+
+// The TLS client context for (CA file, verification), shared process-wide
+// while any transport holds it (setting one up loads the system trust store).
+WRENN_DECL std::shared_ptr<boost::asio::ssl::context> shared_tls_context(const std::string& ca_file, bool verify);
 
 enum class http_method { get, post, put, del };
 

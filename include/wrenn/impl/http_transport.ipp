@@ -32,6 +32,8 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
+#include <mutex>
 #include <random>
 #include <vector>
 
@@ -69,25 +71,38 @@ struct exchange_state {
     bool keep_alive = false;
 };
 
+// One TLS client context per (CA file, verification) for the whole process,
+// shared by every transport that asks while one is alive: setting one up
+// loads the system trust store (tens of ms of CPU with OpenSSL 3), which a
+// program making a client per task would otherwise pay each time. A context
+// is safe to share once set up.
+WRENN_DECL std::shared_ptr<asio::ssl::context> shared_tls_context(const std::string& ca_file, bool verify) {
+    static std::mutex mu;
+    static std::map<std::pair<std::string, bool>, std::weak_ptr<asio::ssl::context>> cache;
+    std::lock_guard lock(mu);
+    auto& slot = cache[{ca_file, verify}];
+    if (auto ctx = slot.lock()) return ctx;
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    boost::system::error_code ec;
+    ctx->set_default_verify_paths(ec);  // the system trust store; missing is not fatal
+    if (!ca_file.empty()) {
+        ctx->load_verify_file(ca_file, ec);
+        if (ec)
+            throw config_error("invalid_ca_file",
+                               "Could not load the CA file '" + ca_file + "' (config.ca_file): " + ec.message());
+    }
+    ctx->set_verify_mode(verify ? asio::ssl::verify_peer : asio::ssl::verify_none);
+    slot = ctx;
+    return ctx;
+}
+
 class http_transport : public std::enable_shared_from_this<http_transport> {
 public:
     http_transport(asio::any_io_executor ex, transport_settings s)
         : ex_(std::move(ex)), s_(std::move(s)), host_header_(s_.origin.authority()) {
-        if (s_.origin.tls()) {
-            ssl_.emplace(asio::ssl::context::tls_client);
-            ssl_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                              asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                              asio::ssl::context::no_tlsv1_1);
-            boost::system::error_code ec;
-            ssl_->set_default_verify_paths(ec);  // the system trust store; missing is not fatal
-            if (!s_.ca_file.empty()) {
-                ssl_->load_verify_file(s_.ca_file, ec);
-                if (ec)
-                    throw config_error("invalid_ca_file", "Could not load the CA file '" + s_.ca_file +
-                                                              "' (config.ca_file): " + ec.message());
-            }
-            ssl_->set_verify_mode(s_.verify_tls ? asio::ssl::verify_peer : asio::ssl::verify_none);
-        }
+        if (s_.origin.tls()) ssl_ = shared_tls_context(s_.ca_file, s_.verify_tls);
         user_agent_ = std::string("wrenn-cpp/") + WRENN_VERSION_STRING;
     }
 
@@ -177,7 +192,7 @@ private:
     std::minstd_rand rng_{std::random_device{}()};  // retry jitter
     std::uniform_real_distribution<double> jitter_{0.0, 1.0};
     std::string host_header_, user_agent_;
-    std::optional<asio::ssl::context> ssl_;
+    std::shared_ptr<asio::ssl::context> ssl_;  // shared with other transports (shared_tls_context)
     std::vector<std::unique_ptr<http_connection>> idle_;
     std::size_t open_ = 0, created_ = 0;
     std::deque<std::shared_ptr<asio::steady_timer>> waiters_;
