@@ -204,6 +204,16 @@ TEST_CASE("url: a colon in an unbracketed host is rejected", "[url][bug]") {
     CHECK_FALSE(parse_url(bad).has_value());
 }
 
+TEST_CASE("url: a bracketed host that is not IPv6 is rejected", "[url][bug][fuzz]") {
+    // Found by fuzz_url: "ws://[[x]" parsed to host "[x", which to_string()
+    // printed unbracketed ("ws://[x") and which then did not parse back.
+    auto bad = GENERATE(as<std::string>{}, "ws://[[x]", "http://[h]", "http://[h]:80/api",
+                        std::string("ws://[[\xff\xfb\x18\x00\x99]", 13));
+    CAPTURE(bad);
+    CHECK_FALSE(parse_url(bad).has_value());
+    CHECK(parse_url("http://[::1]").has_value());
+}
+
 TEST_CASE("url: to_string round-trips through parse_url", "[url]") {
     auto text = GENERATE(as<std::string>{}, "https://app.wrenn.dev/api", "http://localhost:8080",
                          "http://[::1]:8080/x/y", "wss://a.b.c:1/p", "http://h:80/");

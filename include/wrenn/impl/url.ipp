@@ -46,6 +46,9 @@ WRENN_DECL std::optional<url> parse_url(std::string_view text) {
         auto close = authority.find(']');
         if (close == std::string_view::npos) return std::nullopt;
         host = authority.substr(1, close - 1);
+        // An IP literal is IPv6, so it has a ':'; without one, authority()
+        // would print it unbracketed and it would not parse back.
+        if (host.find(':') == std::string_view::npos) return std::nullopt;
         auto after = authority.substr(close + 1);
         if (!after.empty()) {
             if (after.front() != ':') return std::nullopt;
