@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  cmake ninja-build g++ clang-14 ccache git pkg-config   # toolchain
+  cmake ninja-build g++ clang-14 libclang-rt-14-dev ccache git pkg-config   # toolchain (libclang-rt: the fuzzers' sanitizers and libFuzzer)
   libboost1.81-dev libboost-json1.81-dev libssl-dev   # the SDK's dependencies
   catch2 openssl tmux                                 # tests (openssl makes the test CA, tmux runs the shell example)
   bubblewrap procps                                   # wrenn-local's sandbox
