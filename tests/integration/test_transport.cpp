@@ -25,7 +25,7 @@ using wrenn_test::local_server;
 
 
 TEST_CASE("TLS: a certificate for another host name is refused", "[tls]") {
-    local_server srv({.tls = true, .wrong_host_cert = true});
+    local_server srv({.tls = true, .cert = wrenn_test::cert_kind::wrong_host});
     auto e = as<wrenn::transport_error>(failure_of(srv.config(), [](wrenn::client c) { return capsule::list(c); }));
     CHECK(e.code() == "tls_verify_failed");
     CHECK(std::string(e.what()).find("127.0.0.1") != std::string::npos);
@@ -42,7 +42,7 @@ TEST_CASE("TLS: a certificate from an unknown CA is refused unless its CA is add
 }
 
 TEST_CASE("TLS: verification can be turned off explicitly", "[tls]") {
-    local_server srv({.tls = true, .wrong_host_cert = true});
+    local_server srv({.tls = true, .cert = wrenn_test::cert_kind::wrong_host});
     auto cfg = srv.config();
     cfg.ca_file.clear();
     cfg.verify_tls = false;

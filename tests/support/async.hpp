@@ -2,12 +2,17 @@
 // a deadline (for effects the server applies asynchronously).
 #pragma once
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
+#include <exception>
+#include <string>
+#include <vector>
 
 namespace wrenn_test {
 
@@ -24,6 +29,35 @@ boost::asio::awaitable<bool> eventually(F cond) {
         co_await sleep_for(std::chrono::milliseconds(50));
     }
     co_return false;
+}
+
+// Runs `task(i)` (a coroutine) for every i in [0, n), at most `width` at a
+// time, on this coroutine's executor. Returns the texts of the failures
+// (empty: every task succeeded).
+template <class F>
+boost::asio::awaitable<std::vector<std::string>> run_all(int n, int width, F task) {
+    auto ex = co_await boost::asio::this_coro::executor;
+    int next = 0, running = 0;
+    std::vector<std::string> failures;
+    boost::asio::steady_timer all_done(ex, boost::asio::steady_timer::time_point::max());
+    auto worker = [&]() -> boost::asio::awaitable<void> {
+        while (next < n) {
+            int i = next++;
+            try {
+                co_await task(i);
+            } catch (const std::exception& e) {
+                failures.push_back("task " + std::to_string(i) + ": " + e.what());
+            }
+        }
+    };
+    for (int w = 0; w < width && w < n; ++w) {
+        ++running;
+        boost::asio::co_spawn(ex, worker(), [&](std::exception_ptr) {
+            if (--running == 0) all_done.cancel();
+        });
+    }
+    if (running > 0) (void)co_await all_done.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+    co_return failures;
 }
 
 } // namespace wrenn_test

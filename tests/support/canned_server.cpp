@@ -2,12 +2,17 @@
 
 #include <algorithm>
 
+#include <openssl/sha.h>
+
+#include <boost/beast/core/detail/base64.hpp>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -21,8 +26,63 @@ std::string http_answer(unsigned status, const std::string& body, const std::str
 
 canned_server::canned_server(std::string response) : canned_server(std::vector<std::string>{std::move(response)}) {}
 
-canned_server::canned_server(std::vector<std::string> responses) : responses_(std::move(responses)) {
-    if (responses_.empty()) responses_.emplace_back();  // silent
+namespace {
+std::vector<reply> as_replies(std::vector<std::string> responses) {
+    std::vector<reply> out;
+    for (auto& r : responses) {
+        if (r == canned_server::hang_up)
+            out.push_back({.end = reply::end_how::close});
+        else
+            out.push_back({.bytes = std::move(r)});
+    }
+    return out;
+}
+
+// The value of header `name` (case-insensitive) in a request head, or "".
+std::string header_value(const std::string& head, std::string name) {
+    std::string lower = head;
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    auto at = lower.find("\r\n" + name + ":");
+    if (at == std::string::npos) return {};
+    at += name.size() + 3;
+    auto end = head.find("\r\n", at);
+    std::string v = head.substr(at, end - at);
+    while (!v.empty() && v.front() == ' ') v.erase(0, 1);
+    while (!v.empty() && v.back() == ' ') v.pop_back();
+    return v;
+}
+
+std::string websocket_accept(const std::string& key) {
+    std::string in = key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    ::SHA1(reinterpret_cast<const unsigned char*>(in.data()), in.size(), digest);
+    std::string out(boost::beast::detail::base64::encoded_size(sizeof digest), '\0');
+    out.resize(boost::beast::detail::base64::encode(out.data(), digest, sizeof digest));
+    return out;
+}
+} // namespace
+
+std::string ws_frame(const std::string& payload, unsigned opcode) {
+    std::string f(1, static_cast<char>(0x80 | (opcode & 0x0f)));
+    auto n = payload.size();
+    if (n < 126) {
+        f += static_cast<char>(n);
+    } else if (n <= 0xffff) {
+        f += static_cast<char>(126);
+        f += static_cast<char>(n >> 8);
+        f += static_cast<char>(n & 0xff);
+    } else {
+        f += static_cast<char>(127);
+        for (int shift = 56; shift >= 0; shift -= 8) f += static_cast<char>((n >> shift) & 0xff);
+    }
+    return f + payload;
+}
+
+canned_server::canned_server(std::vector<std::string> responses) : canned_server(as_replies(std::move(responses))) {}
+
+canned_server::canned_server(std::vector<reply> replies) : replies_(std::move(replies)) {
+    if (replies_.empty()) replies_.emplace_back();  // silent
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -69,10 +129,9 @@ void canned_server::serve() {
                         requests_.push_back(in.substr(0, head_end + 4 + body_len));
                         n = requests_.size() - 1;
                     }
+                    std::string request = in.substr(0, head_end + 4);
                     in.erase(0, head_end + 4 + body_len);
-                    const std::string& response = responses_[std::min(n, responses_.size() - 1)];
-                    if (response == hang_up) break;
-                    if (::send(fd, response.data(), response.size(), MSG_NOSIGNAL) < 0) break;
+                    if (!answer(fd, request, replies_[std::min(n, replies_.size() - 1)])) break;
                     continue;
                 }
             }
@@ -87,6 +146,52 @@ void canned_server::serve() {
         }
         ::close(fd);
     }
+}
+
+bool canned_server::answer(int fd, const std::string& request, const reply& r) {
+    auto send_all = [&](const std::string& bytes) {
+        return ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+    };
+    if (r.websocket &&
+        !send_all("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Accept: " + websocket_accept(header_value(request, "Sec-WebSocket-Key")) + "\r\n\r\n"))
+        return false;
+    if (r.drip.count() > 0) {
+        for (char ch : r.bytes) {
+            if (stop_ || !send_all(std::string(1, ch))) return false;
+            std::this_thread::sleep_for(r.drip);  // the fault itself: a server that trickles
+        }
+    } else if (!send_all(r.bytes)) {
+        return false;
+    }
+    switch (r.end) {
+    case reply::end_how::keep_open:
+        if (!r.websocket) return true;
+        // After an upgrade the rest is frames: hold the connection (reading and
+        // dropping what the client sends) until the client goes.
+        for (char buf[4096];;) {
+            pollfd c{fd, POLLIN, 0};
+            if (::poll(&c, 1, 100) == 0) {
+                if (stop_) return false;
+                continue;
+            }
+            if (::recv(fd, buf, sizeof buf, 0) <= 0) return false;
+        }
+    case reply::end_how::close:
+        // FIN now, then read until the client goes: closing with unread
+        // bytes (say a WebSocket client's first message) would send RST.
+        ::shutdown(fd, SHUT_WR);
+        for (char buf[4096];;) {
+            pollfd c{fd, POLLIN, 0};
+            if (::poll(&c, 1, 2000) <= 0 || ::recv(fd, buf, sizeof buf, 0) <= 0) return false;
+        }
+    case reply::end_how::reset: {
+        linger l{1, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+        return false;
+    }
+    }
+    return false;
 }
 
 } // namespace wrenn_test

@@ -1,15 +1,30 @@
 // Test support for fault injection only: a loopback HTTP server on its own
-// thread that answers every request with the same canned bytes, and records
-// what it received. Real behaviour is tested against wrenn-local.
+// thread that answers requests with scripted bytes (and ends connections the
+// way it is told), and records what it received. Real behaviour is tested
+// against wrenn-local.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace wrenn_test {
+
+// What the server does with one request.
+struct reply {
+    enum class end_how {
+        keep_open,  // read the next request on the same connection
+        close,      // FIN
+        reset,      // RST (SO_LINGER 0)
+    };
+    std::string bytes{};                 // written verbatim; empty: nothing (a silent server)
+    end_how end = end_how::keep_open;
+    std::chrono::milliseconds drip{0};   // > 0: one byte at a time, this far apart
+    bool websocket = false;              // first answer the upgrade (101); `bytes` are then raw frames
+};
 
 class canned_server {
 public:
@@ -19,6 +34,7 @@ public:
     // last one repeating. An empty response sends nothing (a silent server);
     // hang_up closes the connection once the request was read.
     explicit canned_server(std::vector<std::string> responses);
+    explicit canned_server(std::vector<reply> replies);
     static inline const std::string hang_up = "<hang up>";
     ~canned_server();
 
@@ -28,7 +44,8 @@ public:
 
 private:
     void serve();
-    std::vector<std::string> responses_;
+    bool answer(int fd, const std::string& request, const reply& r);  // false: the connection is done
+    std::vector<reply> replies_;
     int listen_fd_ = -1;
     unsigned short port_ = 0;
     std::atomic<bool> stop_{false};
@@ -40,5 +57,9 @@ private:
 // "HTTP/1.1 <status> X\r\nContent-Type: ...\r\nContent-Length: n\r\n<extra>\r\n<body>"
 std::string http_answer(unsigned status, const std::string& body,
                         const std::string& content_type = "application/json", const std::string& extra_headers = "");
+
+// One unmasked WebSocket frame from the server: FIN set, `opcode` (1 text, 2
+// binary, 8 close, ...), the payload with its length encoded as RFC 6455 says.
+std::string ws_frame(const std::string& payload, unsigned opcode = 1);
 
 } // namespace wrenn_test

@@ -41,18 +41,28 @@ const test_pki& test_pki::get() {
         p.server_key = f("server.key");
         p.wrong_host_cert = f("wrong.pem");
         p.wrong_host_key = f("wrong.key");
+        p.expired_cert = f("expired.pem");
+        p.expired_key = f("expired.key");
+        p.self_signed_cert = f("self-signed.pem");
+        p.self_signed_key = f("self-signed.key");
         std::string q = " >/dev/null 2>&1";
         sh("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=wrenn-test-ca -keyout " + f("ca.key") +
            " -out " + p.ca_cert + q);
-        auto leaf = [&](const std::string& key, const std::string& cert, const std::string& cn, const std::string& san) {
+        const std::string names = "IP:127.0.0.1,DNS:localhost,DNS:*.localhost,DNS:wrenn.localhost,DNS:*.wrenn.localhost";
+        // `days` -1: valid until yesterday, i.e. expired
+        auto leaf = [&](const std::string& key, const std::string& cert, const std::string& cn, const std::string& san,
+                        int days = 2) {
             std::string ext = p.dir + "/" + cn + ".ext";
             sh("printf 'subjectAltName=" + san + "\\nbasicConstraints=CA:FALSE\\n' > " + ext);
             sh("openssl req -newkey rsa:2048 -nodes -subj /CN=" + cn + " -keyout " + key + " -out " + cert + ".csr" + q);
             sh("openssl x509 -req -in " + cert + ".csr -CA " + p.ca_cert + " -CAkey " + f("ca.key") +
-               " -CAcreateserial -days 2 -extfile " + ext + " -out " + cert + q);
+               " -CAcreateserial -days " + std::to_string(days) + " -extfile " + ext + " -out " + cert + q);
         };
-        leaf(p.server_key, p.server_cert, "localhost", "IP:127.0.0.1,DNS:localhost,DNS:*.localhost,DNS:wrenn.localhost,DNS:*.wrenn.localhost");
+        leaf(p.server_key, p.server_cert, "localhost", names);
         leaf(p.wrong_host_key, p.wrong_host_cert, "wrong.example", "DNS:wrong.example");
+        leaf(p.expired_key, p.expired_cert, "expired", names, -1);
+        sh("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=self-signed -addext subjectAltName=" + names +
+           " -keyout " + p.self_signed_key + " -out " + p.self_signed_cert + q);
         return p;
     }();
     return pki;
@@ -62,9 +72,11 @@ local_server::local_server(server_options opts) : tls_(opts.tls) {
     std::vector<std::string> args{WRENN_LOCAL_PATH, "--listen", "127.0.0.1:0"};
     if (opts.tls) {
         auto& pki = test_pki::get();
-        args.insert(args.end(), {"--tls-cert", opts.wrong_host_cert ? pki.wrong_host_cert : pki.server_cert,
-                                 "--tls-key", opts.wrong_host_cert ? pki.wrong_host_key : pki.server_key,
-                                 "--proxy-domain", "wrenn.localhost"});
+        std::string cert = pki.server_cert, key = pki.server_key;
+        if (opts.cert == cert_kind::wrong_host) cert = pki.wrong_host_cert, key = pki.wrong_host_key;
+        if (opts.cert == cert_kind::expired) cert = pki.expired_cert, key = pki.expired_key;
+        if (opts.cert == cert_kind::self_signed) cert = pki.self_signed_cert, key = pki.self_signed_key;
+        args.insert(args.end(), {"--tls-cert", cert, "--tls-key", key, "--proxy-domain", "wrenn.localhost"});
     }
     args.insert(args.end(), opts.extra_args.begin(), opts.extra_args.end());
 

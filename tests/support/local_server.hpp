@@ -12,18 +12,23 @@
 namespace wrenn_test {
 
 // A CA, a server certificate for 127.0.0.1, localhost, *.localhost,
-// wrenn.localhost and *.wrenn.localhost signed by it, and one for a different
-// host name. Made once per test process. (OpenSSL never lets `*.localhost`
+// wrenn.localhost and *.wrenn.localhost signed by it; and, for the faults,
+// one for a different host name, an expired one (also signed by the CA) and
+// a self-signed one for the right names. Made once per test process. (OpenSSL never lets `*.localhost`
 // match `8888-cl-x.localhost`, a wildcard right under a single label; so TLS
 // servers use the proxy domain wrenn.localhost.)
 struct test_pki {
-    std::string dir, ca_cert, server_cert, server_key, wrong_host_cert, wrong_host_key;
+    std::string dir, ca_cert, server_cert, server_key, wrong_host_cert, wrong_host_key, expired_cert, expired_key,
+        self_signed_cert, self_signed_key;
     static const test_pki& get();
 };
 
+// Which certificate a TLS server presents.
+enum class cert_kind { valid, wrong_host, expired, self_signed };
+
 struct server_options {
     bool tls = false;
-    bool wrong_host_cert = false;          // TLS with a certificate for another name
+    cert_kind cert = cert_kind::valid;
     std::vector<std::string> extra_args{};   // e.g. {"--snapshot-answer", "201"}
 };
 

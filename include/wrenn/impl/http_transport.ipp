@@ -367,8 +367,11 @@ asio::awaitable<http_response> http_transport::read_answer(Stream& stream, http_
     p.body_limit(512ull * 1024 * 1024);
     while (!p.is_done()) {
         c.tcp().expires_at(earlier(deadline, idle));
-        auto n = co_await http::async_read_some(stream, c.buffer, p, asio::use_awaitable);
-        if (n > 0) st.got_answer_bytes = true;
+        auto [ec, n] = co_await http::async_read_some(stream, c.buffer, p, asio::as_tuple(asio::use_awaitable));
+        // Bytes the parser has not consumed yet (a partial status line or
+        // header) count too: the server has started answering.
+        if (n > 0 || c.buffer.size() > 0) st.got_answer_bytes = true;
+        if (ec) throw boost::system::system_error(ec);
     }
     auto& msg = p.get();
     st.keep_alive = msg.keep_alive();

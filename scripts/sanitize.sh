@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds everything (SDK, wrenn-local, tests, examples) with sanitizers and
+# runs the whole test suite under them.
+#
+#   scripts/sanitize.sh asan [ctest args...]   AddressSanitizer + UndefinedBehaviorSanitizer
+#   scripts/sanitize.sh tsan [ctest args...]   ThreadSanitizer
+#
+# Any sanitizer report fails the test that caused it (halt_on_error; UBSan
+# does not recover). wrenn-local is built the same way, so its reports fail
+# the tests that drive it. Each kind builds in its own directory
+# (build-asan, build-tsan; WRENN_SANITIZE_BUILD_DIR overrides it).
+# The libFuzzer short runs are left out: scripts/fuzz.sh builds those with
+# ASan + UBSan already, and the plain test run (scripts/test.sh) runs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+kind=${1:-}
+case $kind in
+  asan) flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" ;;
+  tsan) flags="-fsanitize=thread -fno-omit-frame-pointer" ;;
+  -h|--help|"") sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; [[ -n $kind ]]; exit ;;
+  *) echo "sanitize.sh: unknown kind '$kind' (asan or tsan)" >&2; exit 2 ;;
+esac
+shift
+
+scripts/install-deps.sh
+build=${WRENN_SANITIZE_BUILD_DIR:-build-$kind}
+# -O1: sanitizer builds at -O0 are needlessly slow; the tests' timeouts are generous, never tight.
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_CXX_FLAGS="-O1 -g $flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" >/dev/null
+cmake --build "$build" -j "${WRENN_JOBS:-2}"
+
+supp=$PWD/tests/sanitizers
+export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:detect_stack_use_after_return=0:quarantine_size_mb=16:abort_on_error=0"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+export LSAN_OPTIONS="suppressions=$supp/lsan.supp"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp"
+
+cd "$build"
+# TSan maps its shadow at fixed addresses that a kernel with more mmap
+# randomisation may collide with; running without ASLR avoids that.
+runner=()
+if [[ $kind == tsan ]] && command -v setarch >/dev/null; then runner=(setarch "$(uname -m)" -R); fi
+"${runner[@]}" ctest --output-on-failure -j "${WRENN_TEST_JOBS:-2}" -E '^fuzz: ' "$@"
