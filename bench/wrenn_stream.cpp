@@ -6,6 +6,9 @@
 //   --url URL          a running bench_stream_server (bench/run)
 //   --serve-stream N   an in-process one replaying N events (the smoke test)
 //   --events N         how many stdout events to expect (with --url)
+//   --mode no-idle     config.timeouts.idle = 0: no idle timeout, so no Beast
+//                      idle timer (re-armed per message otherwise) and no pings;
+//                      a diagnostic of what that timer costs
 //
 // Prints "result events=N errors=E seconds=S eps=R bytes=B" (eps: stdout
 // events per second) and fails unless exactly the expected events arrived.
@@ -72,6 +75,12 @@ int main(int argc, char** argv) {
     }
     asio::io_context ioc(1);
     wrenn::config cfg{.api_key = opts.api_key.empty() ? "wrn_bench" : opts.api_key, .base_url = base};
+    if (opts.mode == "no-idle") {
+        cfg.timeouts.idle = std::chrono::milliseconds(0);
+    } else if (!opts.mode.empty()) {
+        std::cerr << "wrenn_stream: unknown --mode " << opts.mode << "\n";
+        return 2;
+    }
     wrenn::client client(ioc.get_executor(), cfg);
     tally t;
     asio::co_spawn(ioc, read_stream(client, opts.id, t), [&t](std::exception_ptr e) {
