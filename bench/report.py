@@ -6,6 +6,7 @@ Input lines: "meta KEY=VALUE" (VALUE to the end of the line) and
 "bench=B name=N key=value ..." (one per client or compiled TU, per round).
 A client run in several rounds is reported by the median of each figure,
 with the spread of its requests/s."""
+import os
 import statistics
 import sys
 
@@ -346,6 +347,10 @@ def main():
         r.out()
         r.table(["figure", "measured", "target", ""], r.targets)
         r.out(TARGETS_NOTE)
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
+    if os.path.exists(notes):
+        r.out()
+        r.out(open(notes).read().rstrip())
     text = "\n".join(r.lines).rstrip() + "\n"
     with open(sys.argv[2], "w") as f:
         f.write(text)
