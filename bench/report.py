@@ -156,7 +156,9 @@ def streams(r, rows, meta):
           "newline), `exit`, then FIN without a close frame (§7). The frames are encoded once and written with "
           "one write per client, so all clients read the same bytes and the server costs almost nothing. "
           "Each client connects, sends `start`, and parses every message until `exit`, checking each event's "
-          "data; the time runs from connect to `exit`.")
+          "data; the time runs from connect to `exit`. Each client program reads "
+          f"{meta.get('stream_repeat', '1')} streams one after another (a new connection each) and reports the median "
+          "one; the table gives the median over the rounds.")
     r.out()
     labels = {
         "wrenn-cpp": "wrenn-cpp `commands.stream` + `next()` loop (one thread)",

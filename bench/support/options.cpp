@@ -31,6 +31,7 @@ options parse_options(int argc, char** argv, bool url_from_env) {
         else if (key == "--mode") o.mode = value;
         else if (key == "--serve-stream") o.serve_stream = std::stol(value);
         else if (key == "--events") o.events = std::stol(value);
+        else if (key == "--repeat") o.repeat = std::stol(value);
         else if (key == "--ops") o.ops = std::stol(value);
         else if (key == "--file") o.file = value;
         else if (key == "--remote") o.remote = value;

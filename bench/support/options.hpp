@@ -16,6 +16,8 @@
 //   --serve-stream N   (stream programs) start an in-process exec-stream server
 //                      replaying N stdout events instead of --url
 //   --events N         (stream programs) stdout events to expect (default 100000)
+//   --repeat N         (stream programs) streams read one after another; the
+//                      result is the median one (default 1)
 //   --ops N            (wrenn_scale) operations started at once (default 10000)
 //   --file F           (wrenn_files) the local file to upload or download into
 //   --remote P         (wrenn_files) the path in the capsule (default /tmp/bench.bin)
@@ -43,6 +45,7 @@ struct options {
     std::string mode;
     long serve_stream = 0;
     long events = 100000;
+    long repeat = 1;
     long ops = 10000;
     std::string file;
     std::string remote = "/tmp/bench.bin";
