@@ -6,6 +6,7 @@ Input lines: "meta KEY=VALUE" (VALUE to the end of the line) and
 "bench=B name=N key=value ..." (one per client or compiled TU, per round).
 A client run in several rounds is reported by the median of each figure,
 with the spread of its requests/s."""
+import os
 import statistics
 import sys
 
@@ -33,9 +34,12 @@ def median_row(runs):
             continue
         values = [float(r[key]) for r in runs]
         row[key] = str(int(sum(values)) if key == "errors" else statistics.median(values))
-    if "rps" in row:
-        rps = [float(r["rps"]) for r in runs]
-        row["spread"] = f"{min(rps):,.0f}–{max(rps):,.0f}" if len(rps) > 1 else "-"
+    for rate in ("rps", "eps", "mib_per_s", "ops_per_s"):
+        if rate in row:
+            values = [float(r[rate]) for r in runs]
+            row["spread"] = f"{min(values):,.0f}–{max(values):,.0f}" if len(values) > 1 else "-"
+            break
+    row["rounds"] = str(len(runs))
     return row
 
 
@@ -73,12 +77,15 @@ class report:
             self.out("| " + " | ".join(r) + " |")
         self.out()
 
-    def target(self, what, value, op, goal):
+    def target(self, what, value, op, goal, unit="×"):
         if value is None:
             verdict = "not measured"
         else:
-            verdict = "met" if (value >= goal if op == ">=" else value <= goal) else "**missed**"
-        self.targets.append([what, fmt(value, 2) + "×", f"{op} {goal}×", verdict])
+            hit = {">=": value >= goal, "<=": value <= goal, "==": value == goal}[op]
+            verdict = "met" if hit else "**missed**"
+        sep = "" if unit == "×" else " "
+        digits = 0 if op == "==" else 2
+        self.targets.append([what, fmt(value, digits) + sep + unit, f"{op} {goal}{sep}{unit}", verdict])
 
 
 def small_requests(r, rows):
@@ -137,6 +144,157 @@ def tls_reuse(r, rows):
              ">=", 3)
 
 
+def streams(r, rows, meta):
+    if not rows:
+        return
+    events = int(meta.get("stream_events", "100000"))
+    r.out(f"## 3. Exec stream: {events:,} stdout events of ~100 bytes, one stream, one connection")
+    r.out()
+    r.out("Server: `bench_stream_server` (bench/support/stream_server.cpp), one thread, replaying the same "
+          "canned exec stream to every client exactly as WIRE.md §8.2 puts it on the wire: text frames of one "
+          "JSON object and `\\n` each, `start`, the stdout events (`data` 72 characters and an escaped "
+          "newline), `exit`, then FIN without a close frame (§7). The frames are encoded once and written with "
+          "one write per client, so all clients read the same bytes and the server costs almost nothing. "
+          "Each client connects, sends `start`, and parses every message until `exit`, checking each event's "
+          "data; the time runs from connect to `exit`. Each client program reads "
+          f"{meta.get('stream_repeat', '1')} streams one after another (a new connection each) and reports the median "
+          "one; the table gives the median over the rounds.")
+    r.out()
+    labels = {
+        "wrenn-cpp": "wrenn-cpp `commands.stream` + `next()` loop (one thread)",
+        "wrenn-cpp-no-idle": "the same with `timeouts.idle = 0` (diagnostic: no idle timer, no pings)",
+        "raw-beast": "raw Beast WebSocket + reused boost::json::parser (one thread): the limit",
+        "python-websockets": f"Python websockets {meta.get('websockets', '')} (asyncio), json.loads",
+        "node-ws": f"Node ws {meta.get('node_ws', '')}, JSON.parse",
+    }
+    limit = num(rows.get("raw-beast"), "eps")
+    python, node = num(rows.get("python-websockets"), "eps"), num(rows.get("node-ws"), "eps")
+    body = []
+    for name, label in labels.items():
+        row = rows.get(name)
+        eps = num(row, "eps")
+        body.append([label, fmt(eps, 0), spread(row), fmt(num(row, "seconds"), 3), fmt(ratio(eps, limit), 2),
+                     fmt(ratio(eps, python), 2), fmt(ratio(eps, node), 2), row["errors"] if row else "n/a"])
+    r.table(["client", "events/s", "rounds' range", "seconds", "× raw Beast", "× websockets", "× Node ws",
+             "errors"], body)
+    r.out("The targets are judged on the default configuration (first row). The `timeouts.idle = 0` row is not a "
+          "recommendation (it turns off the detection of a dead connection): it shows what the idle timer costs, "
+          "which Beast re-arms on every message read (a `timerfd_settime` system call each time).")
+    r.out()
+    ours = num(rows.get("wrenn-cpp"), "eps")
+    r.target("(3) wrenn-cpp stream vs Python websockets", ratio(ours, python), ">=", 5)
+    r.target("(3) wrenn-cpp stream vs Node ws", ratio(ours, node), ">=", 1.5)
+
+
+def scale(r, rows, meta):
+    if not rows:
+        return
+    ops = int(meta.get("scale_ops", "10000"))
+    r.out(f"## 4. Scale: {ops:,} concurrent `GET /v1/capsules/{{id}}` on one thread")
+    r.out()
+    r.out(f"All {ops:,} operations are started at once on one thread and share one client, whose pool is bounded "
+          "to 64 connections (wrenn-cpp: the default `max_connections_per_origin`; the peers set the same "
+          "bound): the rest wait in its queue. Baseline: the process's peak resident set (VmHWM) after one "
+          "warm-up request (runtime, client, pool and first connection included); peak: VmHWM once all have "
+          "finished; per in-flight op = (peak − baseline) / operations. Server: the nginx of §1.")
+    r.out()
+    labels = {
+        "wrenn-cpp": "wrenn-cpp coroutines, one io_context",
+        "httpx": "Python httpx.AsyncClient, asyncio tasks",
+        "node-http": "Node http.Agent (maxSockets 64), promises",
+    }
+    ours = num(rows.get("wrenn-cpp"), "per_op_bytes")
+    body = []
+    for name, label in labels.items():
+        row = rows.get(name)
+        if not row:
+            continue
+        per_op = num(row, "per_op_bytes")
+        body.append([label, f"{num(row, 'ok') + num(row, 'errors'):,.0f}", fmt(num(row, "max_in_flight"), 0),
+                     row["errors"], fmt(num(row, "seconds"), 3), fmt(num(row, "ops_per_s"), 0),
+                     fmt(num(row, "baseline_kib") / 1024, 1), fmt(num(row, "peak_kib") / 1024, 1),
+                     fmt(per_op / 1024, 2), fmt(ratio(per_op, ours), 2)])
+    r.table(["client", "operations", "in flight at most", "errors", "seconds", "ops/s", "baseline RSS MiB",
+             "peak RSS MiB", "RSS per in-flight op KiB", "÷ wrenn-cpp"], body)
+    row = rows.get("wrenn-cpp")
+    if row:
+        r.target("(4) RSS per in-flight operation", ours / 1024, "<=", 16, "KiB")
+        r.target("(4) errors among the concurrent operations", float(row["errors"]), "==", 0, "errors")
+
+
+def files(r, rows, meta):
+    if not rows:
+        return
+    mib = int(meta.get("file_mib", "1024"))
+    size = f"{mib // 1024} GiB" if mib % 1024 == 0 else f"{mib} MiB"
+    r.out(f"## 5. Bulk files: {size} upload and download, local file ↔ capsule file")
+    r.out()
+    if mib < 1024:
+        r.out(f"**Quick run: {size} files, not the 1 GiB of the full run.**")
+        r.out()
+    r.out("Server: wrenn-local (Release, loopback), its streaming files API (`/files/stream/write`, "
+          "`/files/stream/read`, WIRE.md §10.7, §10.8), one capsule. Chosen over nginx because it is the "
+          "real protocol end to end: the multipart upload is parsed and written to a file in the capsule, the "
+          "download is chunked as the real server sends it, and both clients must satisfy it; nginx can "
+          "neither read a whole upload before answering without writing it to a temporary file (`return 204` "
+          "answers before the body is read, which makes curl stop sending) nor serve a POST download without "
+          "tricks. Its own cost is in both clients' figures alike, so the ratio says whether the SDK keeps up "
+          "with curl on the same server. The local file is random bytes in a temporary directory, deleted "
+          "afterwards. SDK: `files.upload_stream(remote, local_path)` / `files.download_stream(remote, "
+          "local_path)`, one thread; curl: `-F path=... -F file=@...` (no `Expect: 100-continue`) / "
+          "`--data-binary '{\"path\":...}' -o FILE`. Times are in-process (curl's `time_total`); peak RSS is "
+          "VmHWM of the SDK process and ru_maxrss of the curl child.")
+    r.out()
+    labels = {
+        "wrenn-upload": ("upload", "wrenn-cpp `files.upload_stream`"),
+        "curl-upload": ("upload", "curl -F"),
+        "wrenn-download": ("download", "wrenn-cpp `files.download_stream`"),
+        "curl-download": ("download", "curl -o"),
+    }
+    body = []
+    for name, (way, label) in labels.items():
+        row = rows.get(name)
+        rate = num(row, "mib_per_s")
+        peer = num(rows.get(f"curl-{way}"), "mib_per_s")
+        peak = num(row, "peak_kib")
+        body.append([way, label, fmt(rate, 0), spread(row), fmt(num(row, "seconds"), 2), fmt(ratio(rate, peer), 2),
+                     fmt(None if peak is None else peak / 1024, 1), row["errors"] if row else "n/a"])
+    r.table(["", "client", "MiB/s", "rounds' range", "seconds", "× curl", "peak RSS MiB", "errors"], body)
+    for way in ("upload", "download"):
+        r.target(f"(5) wrenn-cpp {way} vs curl", ratio(num(rows.get(f"wrenn-{way}"), "mib_per_s"),
+                                                       num(rows.get(f"curl-{way}"), "mib_per_s")), ">=", 0.8)
+    peaks = [num(rows.get(n), "peak_kib") for n in ("wrenn-upload", "wrenn-download")]
+    peaks = [p for p in peaks if p is not None]
+    r.target("(5) wrenn-cpp peak RSS during a transfer", max(peaks) / 1024 if peaks else None, "<=", 64, "MiB")
+
+
+def e2e(r, rows, meta):
+    if not rows:
+        return
+    r.out("## 6. End to end on wrenn-local: create → `run(\"true\")` → destroy")
+    r.out()
+    r.out(f"wrenn-local built in Release on loopback ({meta.get('wrenn_local', 'sandbox: ?')}), a temporary "
+          "state directory; wrenn-cpp on one thread, one client. Sequential: one capsule after another, "
+          "each created, given `true` to run (HTTP exec), destroyed. Concurrent: all capsules started at once, "
+          "each through the same three calls.")
+    r.out()
+    seq, conc = rows.get("sequential"), rows.get("concurrent")
+    body = []
+    for label, row in (("sequential", seq), ("concurrent", conc)):
+        if not row:
+            continue
+        body.append([label, f"{num(row, 'ok') + num(row, 'errors'):,.0f}", row["errors"], fmt(num(row, "seconds"), 2),
+                     fmt(num(row, "per_s"), 1), fmt(num(row, "p50_ms"), 1), fmt(num(row, "p99_ms"), 1),
+                     fmt(num(row, "create_p50_ms"), 1), fmt(num(row, "run_p50_ms"), 1),
+                     fmt(num(row, "destroy_p50_ms"), 1)])
+    r.table(["mode", "capsules", "errors", "total s", "capsules/s", "p50 ms (whole)", "p99 ms (whole)",
+             "create p50 ms", "run p50 ms", "destroy p50 ms"], body)
+    if conc:
+        r.target("(6) errors, capsules driven concurrently", float(conc["errors"]), "==", 0, "errors")
+    if seq:
+        r.target("(6) errors, sequential create/run/destroy", float(seq["errors"]), "==", 0, "errors")
+
+
 def compile_cost(r, rows):
     if not rows:
         return
@@ -171,8 +329,9 @@ def main():
     r.out()
     machine = [("CPU", "cpu"), ("cores (nproc)", "nproc"), ("kernel", "kernel"), ("compiler", "compiler"),
                ("wrenn-cpp", "commit"), ("nginx", "nginx"), ("wrk", "wrk"), ("Node", "node"), ("httpx", "httpx"),
-               ("load", "timing")]
-    r.table(["", ""], [[k, meta.get(v, "?")] for k, v in machine])
+               ("load", "timing"), ("Python websockets", "websockets"), ("Node ws", "node_ws"), ("curl", "curl"),
+               ("wrenn-local", "wrenn_local"), ("end to end", "e2e")]
+    r.table(["", ""], [[k, meta[v]] for k, v in machine if v in meta or v in ("cpu", "nproc", "kernel")])
     r.out("Server (nginx, one worker, canned JSON from memory) and client run on the same machine, unpinned; "
           "the clients run one after another, round after round. Each figure is the median over the rounds "
           "(the range shows how much requests/s moved between rounds). Latencies are per request, from send "
@@ -180,12 +339,20 @@ def main():
     r.out()
     small_requests(r, rows.get("small-requests"))
     tls_reuse(r, rows.get("tls-reuse"))
+    streams(r, rows.get("streams"), meta)
+    scale(r, rows.get("scale"), meta)
+    files(r, rows.get("files"), meta)
+    e2e(r, rows.get("e2e"), meta)
     compile_cost(r, rows.get("compile"))
     if r.targets:
         r.out("## Targets")
         r.out()
         r.table(["figure", "measured", "target", ""], r.targets)
         r.out(TARGETS_NOTE)
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
+    if os.path.exists(notes):
+        r.out()
+        r.out(open(notes).read().rstrip())
     text = "\n".join(r.lines).rstrip() + "\n"
     with open(sys.argv[2], "w") as f:
         f.write(text)

@@ -1,0 +1,153 @@
+// The limit for the exec-stream benchmark: a hand-written Beast WebSocket
+// client doing the least a correct client must do. It connects, upgrades,
+// sends the start message, then reads message after message into one reused
+// buffer and parses each with one reused boost::json::parser (no events
+// built, nothing copied out), checking type and data length, until exit. One
+// thread, same options (--repeat included) and result line as wrenn_stream.
+#include "support/options.hpp"
+#include "support/stream_server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <boost/json/parser.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+struct tally {
+    long events = 0;
+    long bad = 0;
+    std::size_t bytes = 0;
+    int exit_code = -1;
+    double seconds = 0;
+    std::string error;
+};
+
+// "http://host:port/prefix" -> host, port, prefix (plain http only: the bench's server).
+struct where {
+    std::string host, port, prefix;
+};
+
+where split(const std::string& url) {
+    constexpr std::string_view scheme = "http://";
+    if (url.compare(0, scheme.size(), scheme) != 0) throw std::runtime_error("raw_beast_stream: http:// URLs only");
+    auto rest = url.substr(scheme.size());
+    auto slash = rest.find('/');
+    auto hostport = rest.substr(0, slash);
+    auto colon = hostport.rfind(':');
+    return {hostport.substr(0, colon), colon == std::string::npos ? "80" : hostport.substr(colon + 1),
+            slash == std::string::npos ? "" : rest.substr(slash)};
+}
+
+asio::awaitable<void> read_stream(const where& w, const std::string& id, tally& t) {
+    t = tally{};
+    auto ex = co_await asio::this_coro::executor;
+    auto started = std::chrono::steady_clock::now();
+    tcp::resolver resolver(ex);
+    auto endpoints = co_await resolver.async_resolve(w.host, w.port, asio::use_awaitable);
+    websocket::stream<beast::tcp_stream> ws(ex);
+    co_await beast::get_lowest_layer(ws).async_connect(endpoints, asio::use_awaitable);
+    beast::get_lowest_layer(ws).socket().set_option(tcp::no_delay(true));
+    beast::get_lowest_layer(ws).expires_never();
+    ws.set_option(websocket::stream_base::decorator(
+        [](websocket::request_type& req) { req.set("X-API-Key", "wrn_bench"); }));
+    auto target = w.prefix + "/v1/capsules/" + id + "/exec/stream";
+    auto host = w.host + ":" + w.port;  // named: no owning temporary inside co_await (g++ 12)
+    co_await ws.async_handshake(host, target, asio::use_awaitable);
+    ws.text(true);
+    std::string start = R"({"type":"start","cmd":"/bin/sh","args":["-c","bench-output"]})";
+    co_await ws.async_write(asio::buffer(start), asio::use_awaitable);
+    beast::flat_buffer buffer;
+    json::parser parser;
+    for (;;) {
+        buffer.clear();
+        co_await ws.async_read(buffer, asio::use_awaitable);
+        auto bytes = buffer.cdata();
+        parser.reset();
+        parser.write(static_cast<const char*>(bytes.data()), bytes.size());
+        auto value = parser.release();
+        const auto& obj = value.as_object();
+        auto type = obj.at("type").as_string();
+        if (type == "stdout") {
+            auto size = obj.at("data").as_string().size();
+            ++t.events;
+            t.bytes += size;
+            if (size != bench::stream_data_size) ++t.bad;
+        } else if (type == "exit") {
+            t.exit_code = static_cast<int>(obj.at("exit_code").as_int64());
+            break;
+        } else if (type != "start") {
+            throw std::runtime_error("unexpected message: " + beast::buffers_to_string(bytes));
+        }
+    }
+    t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    beast::error_code ec;
+    beast::get_lowest_layer(ws).socket().close(ec);  // the server sends no close frame (WIRE.md §7)
+}
+
+asio::awaitable<void> read_streams(where w, std::string id, long n, std::vector<tally>& all) {
+    for (long i = 0; i < n; ++i) {
+        all.emplace_back();
+        co_await read_stream(w, id, all.back());
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    auto opts = bench::parse_options(argc, argv);
+    std::unique_ptr<bench::stream_server> server;
+    std::string base = opts.url;
+    long expected = opts.events;
+    if (opts.serve_stream > 0) {
+        server = std::make_unique<bench::stream_server>(opts.serve_stream);
+        server->start();
+        base = server->base_url();
+        expected = opts.serve_stream;
+    }
+    asio::io_context ioc(1);
+    std::vector<tally> all;
+    std::string failure;
+    asio::co_spawn(ioc, read_streams(split(base), opts.id, std::max(1L, opts.repeat), all),
+                   [&failure](std::exception_ptr e) {
+                       if (!e) return;
+                       try {
+                           std::rethrow_exception(e);
+                       } catch (const std::exception& x) {
+                           failure = x.what();
+                       }
+                   });
+    ioc.run();
+    bool ok = failure.empty() && !all.empty();
+    for (auto& one : all) ok = ok && one.bad == 0 && one.events == expected && one.exit_code == 0;
+    std::sort(all.begin(), all.end(), [](const tally& a, const tally& b) { return a.seconds < b.seconds; });
+    tally t = all.empty() ? tally{} : all[all.size() / 2];  // the median stream
+    if (!failure.empty()) t.error = failure;
+    std::printf("result events=%ld errors=%d seconds=%.4f eps=%.1f bytes=%zu\n", t.events, ok ? 0 : 1, t.seconds,
+                t.seconds > 0 ? static_cast<double>(t.events) / t.seconds : 0.0, t.bytes);
+    std::fflush(stdout);
+    if (!ok) {
+        std::cerr << "raw_beast_stream: FAILED: " << t.events << " of " << expected << " events, " << t.bad
+                  << " malformed, exit code " << t.exit_code << (t.error.empty() ? "" : ", ") << t.error << "\n";
+        return 1;
+    }
+    return 0;
+}
