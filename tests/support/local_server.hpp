@@ -25,6 +25,10 @@ struct server_options {
     bool tls = false;
     bool wrong_host_cert = false;          // TLS with a certificate for another name
     std::vector<std::string> extra_args{};   // e.g. {"--snapshot-answer", "201"}
+    // --listen's value; empty: no --listen at all (the server's default).
+    std::string listen = "127.0.0.1:0";
+    // When set, the server's stderr goes to this file (created or truncated).
+    std::string stderr_file{};
 };
 
 class local_server {
