@@ -7,7 +7,8 @@
 # --seconds N   how long each target runs (default 20; ctest's short run).
 #               `scripts/fuzz.sh --seconds 600 fuzz_url` is a long run.
 # target...     fuzz_answers fuzz_stream_messages fuzz_git fuzz_jupyter
-#               fuzz_url fuzz_multipart (default: all, one after the other)
+#               fuzz_url fuzz_multipart fuzz_server_request (default: all,
+#               one after the other)
 #
 # Environment: WRENN_FUZZ_BUILD_DIR (default build-fuzz) is where the targets
 # are built and where each run keeps its corpus, log and crash inputs;
@@ -18,14 +19,14 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
-all_targets=(fuzz_answers fuzz_stream_messages fuzz_git fuzz_jupyter fuzz_url fuzz_multipart)
+all_targets=(fuzz_answers fuzz_stream_messages fuzz_git fuzz_jupyter fuzz_url fuzz_multipart fuzz_server_request)
 seconds=20
 targets=()
 while (($#)); do
   case $1 in
     --seconds) seconds=${2:?--seconds needs a number}; shift 2 ;;
     --seconds=*) seconds=${1#*=}; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac

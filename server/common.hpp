@@ -80,6 +80,8 @@ struct request {
 
 std::string json_text(const json::value& v);  // Go-style: <>& escaped, trailing "\n"
 answer json_answer(unsigned status, const json::value& v);
+// The JSON envelope {"error":{"code":..,"message":..}}; invalid UTF-8 in the
+// message (it may quote the request) becomes U+FFFD.
 answer error_answer(unsigned status, std::string_view code, std::string_view message);
 answer empty_answer(unsigned status);
 
@@ -94,11 +96,13 @@ bool valid_utf8(std::string_view s);
 // sequence becomes U+FFFD (so a character split across two chunks becomes
 // U+FFFD in both).
 std::string utf8_replace_invalid(std::string_view s);
-bool same_secret(std::string_view a, std::string_view b);  // constant time
+// Constant time: how long it takes depends on the length of `secret` only.
+bool same_secret(std::string_view given, std::string_view secret);
 std::string rfc3339(sys_clock::time_point t);
 std::string iso_date(sys_clock::time_point t);  // YYYY-MM-DD (UTC)
+// YYYY-MM-DD, a real day of the years min_date_year..max_date_year (UTC).
+inline constexpr int min_date_year = 1900, max_date_year = 2200;
 std::optional<sys_clock::time_point> parse_date(std::string_view s);
-std::string percent_decode(std::string_view s);
 
 // Strict request-body decoding (Go encoding/json semantics): the body must be
 // a JSON object; a known field of the wrong type is an error.
@@ -317,6 +321,9 @@ struct app_state {
     std::string api_key;
     std::string prefix;
     std::chrono::milliseconds pty_ping_interval{30000};
+    // From a request's first byte to the end of its header block (Go's
+    // ReadHeaderTimeout on the real server: 10 s); --header-timeout-ms.
+    std::chrono::milliseconds header_timeout{10000};
     fs::path state_dir;
     int snapshot_status = 202;
     std::map<std::string, std::shared_ptr<capsule>> capsules;

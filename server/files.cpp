@@ -10,6 +10,7 @@
 // and /dev (kernel file systems inside the sandbox) are not served. `..` above
 // the root, and symlinks leading there, are refused with 403 forbidden.
 #include "common.hpp"
+#include "front.hpp"
 #include "multipart.hpp"
 
 #include <algorithm>
@@ -31,7 +32,7 @@ namespace {
 
 constexpr std::uint64_t write_limit = 100ULL * 1024 * 1024;  // /files/write body, plus:
 constexpr std::uint64_t framing_allowance = 64 * 1024;       // multipart framing around the file
-constexpr std::size_t max_path_field = 4096;
+constexpr std::size_t max_path_field = max_path_length;
 constexpr int max_symlinks = 40;                              // like the kernel
 constexpr int max_list_levels = 256;
 constexpr std::size_t max_remove_levels = 4096;
@@ -81,16 +82,6 @@ std::string errtext(int e) {
     std::string s = std::strerror(e);
     if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
     return s;
-}
-
-// The requested path as an absolute path inside the capsule: relative paths
-// are relative to the home directory; "~" and "~/..." expand to it.
-std::string expand(std::string_view p) {
-    std::string home(home_dir);
-    if (p == "~") return home;
-    if (p.substr(0, 2) == "~/") return home + std::string(p.substr(1));
-    if (p.front() != '/') return home + "/" + std::string(p);
-    return std::string(p);
 }
 
 std::deque<std::string> split(std::string_view p) {
@@ -603,17 +594,11 @@ const char* failure_text(const std::string& op) {
 }
 
 answer json_route(const capsule& c, const std::string& op, const request& req) {
-    auto body = parse_object_body(req.body, {{"path", jtype::string}, {"depth", jtype::uint32}});
-    if (!body) return invalid("invalid JSON body");
-    std::string path;
-    std::uint32_t depth = 0;
-    if (auto* v = body->if_contains("path"); v && v->is_string()) path = v->get_string();
-    if (op == "list")
-        if (auto* v = body->if_contains("depth"); v && !v->is_null())
-            depth = static_cast<std::uint32_t>(v->is_int64() ? v->get_int64() : static_cast<std::int64_t>(v->get_uint64()));
-    if (path.empty()) return invalid("path is required");
-    if (path.find('\0') != std::string::npos) return invalid("invalid path");
-    std::string shown = expand(path);
+    auto checked_body = check_file_body(op, req.body);
+    if (auto* refusal = std::get_if<answer>(&checked_body)) return std::move(*refusal);
+    const auto& fb = std::get<file_body_request>(checked_body);
+    const std::string& shown = fb.path;
+    const std::uint32_t depth = fb.depth;
     try {
         if (op == "read" || op == "stream/read") return read_file(c, shown, op == "stream/read");
         if (op == "list") return list_files(c, shown, depth);
@@ -684,8 +669,12 @@ asio::awaitable<answer> upload(const capsule& c, request& req, bool streaming) {
                     case multipart_parser::event::part_end:
                         if (cur == part::path) {
                             path_seen = true;
-                            if (path.find('\0') != std::string::npos) co_return invalid("invalid path");
-                            if (!path.empty()) shown = expand(path);
+                            if (!path.empty()) {
+                                std::string why;
+                                auto full = check_upload_path(path, why);
+                                if (!full) co_return invalid(why);
+                                shown = std::move(*full);
+                            }
                         } else if (cur == part::file) {
                             file_done = true;
                             // stream/write stops at the end of the file part

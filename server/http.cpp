@@ -5,6 +5,7 @@
 // Requests for `{port}-{capsule id}.<domain>` hosts bypass the API and are
 // proxied to that port in the capsule (WIRE.md §12.2, proxy_request).
 #include "common.hpp"
+#include "front.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -130,16 +131,16 @@ bool closed_by_peer(const boost::system::error_code& ec) {
            ec == asio::ssl::error::stream_truncated;
 }
 
+// Answers a request we will not serve (after a parse error `ec`), then closes
+// (after a partial request we cannot resynchronise): the JSON envelope, then
+// what the client still sends is read and dropped for a moment so that it
+// sees the answer. (No helper coroutine between this one and write_answer:
+// with one, g++ 12 broke the reference parameters here; found by the tests.)
 template <class Stream>
-asio::awaitable<void> refuse(Stream& stream, beast::tcp_stream& raw, const boost::system::error_code& ec) {
-    bool too_large =
-        ec == http::error::body_limit || ec == http::error::header_limit || ec == http::error::buffer_overflow;
-    // A partial request: answer and close (we cannot resynchronise).
+asio::awaitable<void> refuse(Stream& stream, beast::tcp_stream& raw, boost::system::error_code ec) {
+    answer refusal = refusal_for(ec);  // named first (g++ 12, see the README's compiler notes)
     raw.expires_after(io_timeout);
-    // named first: g++ 12 miscompiles `co_await f(c ? aggregate : aggregate)`
-    answer refusal = too_large ? error_answer(413, "too_large", "request too large")
-                               : error_answer(400, "invalid_request", "malformed HTTP request");
-    if (co_await write_answer(stream, std::move(refusal), 11, false, false)) co_await linger(stream, raw);
+    if (co_await write_answer(stream, refusal, 11, false, false)) co_await linger(stream, raw);
 }
 
 asio::awaitable<answer> dispatch(app_state& app, request r) {
@@ -345,22 +346,6 @@ asio::awaitable<void> run_ws(app_state& app, Stream stream, ws_upgrade up) {
 // to a port inside the capsule instead of the API router: no authentication,
 // text/plain errors, one request per client connection (the answer says
 // Connection: close), WebSocket upgrades relayed as raw bytes after the 101.
-
-struct proxy_target {
-    std::string port_text, capsule_id;
-};
-
-// `^(\d+)-(cl-[0-9a-z]+)\.` on the Host header without its port.
-std::optional<proxy_target> match_proxy_host(std::string_view host) {
-    if (auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
-    std::size_t i = 0;
-    while (i < host.size() && host[i] >= '0' && host[i] <= '9') ++i;
-    if (i == 0 || host.substr(i, 4) != "-cl-") return std::nullopt;
-    std::size_t id_begin = i + 1, j = i + 4;
-    while (j < host.size() && ((host[j] >= '0' && host[j] <= '9') || (host[j] >= 'a' && host[j] <= 'z'))) ++j;
-    if (j == i + 4 || j >= host.size() || host[j] != '.') return std::nullopt;
-    return proxy_target{std::string(host.substr(0, i)), std::string(host.substr(id_begin, j - id_begin))};
-}
 
 answer text_answer(unsigned status, std::string_view text) {
     answer a;
@@ -614,50 +599,52 @@ asio::awaitable<void> proxy_request(app_state& app, Stream& stream, beast::tcp_s
 template <class Stream>
 asio::awaitable<std::optional<ws_upgrade>> serve(app_state& app, Stream& stream, beast::tcp_stream& raw, beast::flat_buffer& buf) {
     for (;;) {
-        // The header first: upload routes read their body piecewise.
+        // The header first: upload routes read their body piecewise. Waiting
+        // for a request may take the idle timeout; once its first byte is
+        // here, the whole header block must follow within the header timeout
+        // (a client sending it a byte at a time is cut off).
         http::request_parser<http::empty_body> header_parser;
-        header_parser.header_limit(64 * 1024);
+        header_parser.header_limit(header_limit);
         header_parser.body_limit(boost::none);  // checked below, per route
-        raw.expires_after(idle_timeout);
+        if (buf.size() == 0) {
+            raw.expires_after(idle_timeout);
+            auto [fec, fn] = co_await stream.async_read_some(buf.prepare(4096), asio::as_tuple(use_awaitable));
+            buf.commit(fn);
+            if (fec && fn == 0) co_return std::nullopt;  // gone, or idle too long
+        }
+        raw.expires_after(app.header_timeout);
         auto [ec, n] = co_await http::async_read_header(stream, buf, header_parser, asio::as_tuple(use_awaitable));
+        if (ec == beast::error::timeout) {
+            log("a client did not send its request header within %lld ms: connection closed",
+                static_cast<long long>(app.header_timeout.count()));
+            co_return std::nullopt;  // the timeout closed the socket
+        }
         if (closed_by_peer(ec)) co_return std::nullopt;
         if (ec) {
             co_await refuse(stream, raw, ec);
             co_return std::nullopt;
         }
-        auto& h = header_parser.get();
-        if (auto host = h.find(http::field::host); host != h.end()) {
-            if (auto target = match_proxy_host(host->value())) {
-                co_await proxy_request(app, stream, raw, buf, header_parser, *target);
-                co_return std::nullopt;
-            }
+        header_plan plan = plan_request(app, header_parser);
+        if (plan.kind == header_plan::refused) {
+            // (inline, not through a helper coroutine: see refuse())
+            raw.expires_after(io_timeout);
+            if (co_await write_answer(stream, plan.refusal, plan.version, false, false)) co_await linger(stream, raw);
+            co_return std::nullopt;
         }
-        request r;
-        r.method = std::string(h.method_string());
-        r.target = std::string(h.target());
-        if (auto it = h.find("X-API-Key"); it != h.end()) r.api_key = std::string(it->value());
-        if (auto it = h.find(http::field::authorization); it != h.end()) r.authorization = std::string(it->value());
-        r.content_type = std::string(h[http::field::content_type]);
-        if (auto len = header_parser.content_length()) r.content_length = *len;
-        const bool expect_continue = beast::iequals(h[http::field::expect], "100-continue");
-        bool keep = h.keep_alive();
-        const unsigned version = h.version();
-        bool head = r.method == "HEAD";
-        if (head) r.method = "GET";
-        if (websocket::is_upgrade(h)) {
-            if (auto route = match_ws_route(app, r.target)) {
-                // Before the upgrade only the capsule id is checked (WIRE.md §7).
-                if (valid_capsule_id(route->capsule_id)) {
-                    raw.expires_never();
-                    ws_upgrade up{header_parser.release(), std::move(r), std::move(*route)};
-                    co_return up;
-                }
-                raw.expires_after(io_timeout);
-                answer bad = error_answer(400, "invalid_request", "invalid sandbox ID");
-                if (co_await write_answer(stream, bad, version, false, false)) co_await linger(stream, raw);
-                co_return std::nullopt;
-            }
+        if (plan.kind == header_plan::proxied) {
+            co_await proxy_request(app, stream, raw, buf, header_parser, plan.proxy);
+            co_return std::nullopt;
         }
+        if (plan.kind == header_plan::upgrade) {
+            raw.expires_never();
+            ws_upgrade up{header_parser.release(), std::move(plan.req), std::move(plan.ws)};
+            co_return up;
+        }
+        request r = std::move(plan.req);
+        const bool expect_continue = plan.expect_continue;
+        bool keep = plan.keep_alive;
+        const unsigned version = plan.version;
+        const bool head = plan.head;
         auto send_continue = [&]() -> asio::awaitable<bool> {
             http::response<http::empty_body> cont{http::status::continue_, version};
             raw.expires_after(io_timeout);
@@ -668,15 +655,9 @@ asio::awaitable<std::optional<ws_upgrade>> serve(app_state& app, Stream& stream,
         answer a;
         bool body_complete = true;
         boost::system::error_code body_ec;
-        if (!streamed_body(app, r.method, r.target)) {
-            constexpr std::uint64_t limit = 16 * 1024 * 1024;
-            if (r.content_length && *r.content_length > limit) {
-                boost::system::error_code too_large = http::error::body_limit;
-                co_await refuse(stream, raw, too_large);
-                co_return std::nullopt;
-            }
+        if (!plan.streamed) {
             http::request_parser<http::string_body> parser{std::move(header_parser)};
-            parser.body_limit(limit);  // chunked bodies
+            parser.body_limit(json_body_limit);  // chunked bodies (Content-Length: plan_request)
             if (expect_continue && !co_await send_continue()) co_return std::nullopt;
             raw.expires_after(io_timeout);
             std::tie(ec, n) = co_await http::async_read(stream, buf, parser, asio::as_tuple(use_awaitable));

@@ -1,6 +1,7 @@
 // wrenn-local: a local capsule server speaking the Wrenn wire protocol.
 #include "common.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <csignal>
@@ -18,7 +19,11 @@ const char* usage_text =
     "\n"
     "A local Wrenn capsule server: real processes in bubblewrap sandboxes.\n"
     "\n"
-    "  --listen HOST:PORT       address to listen on (default 127.0.0.1:0 = ephemeral port)\n"
+    "  --listen HOST:PORT       address to listen on (default 127.0.0.1:0: loopback, an\n"
+    "                           ephemeral port). Any other address than loopback makes\n"
+    "                           the API reachable from the network (the API key guards\n"
+    "                           it) and the capsule proxy too (no key: WIRE.md 12.2);\n"
+    "                           the server warns on stderr when it does\n"
     "  --api-key KEY            API key clients must send as X-API-Key\n"
     "                           (default: a fresh wrn_<32 hex> key)\n"
     "  --tls-cert FILE          serve HTTPS with this certificate chain (PEM)\n"
@@ -31,6 +36,9 @@ const char* usage_text =
     "                           201 (older servers): answer the template, capsule stays paused\n"
     "  --pty-ping-interval-ms N the PTY keepalive {\"type\":\"ping\"} period in milliseconds\n"
     "                           (default 30000, as the real server; tests make it short)\n"
+    "  --header-timeout-ms N    a request's header block must arrive within N ms of its\n"
+    "                           first byte (default 10000, as the real server); slower\n"
+    "                           clients are disconnected\n"
     "  --proxy-domain D         the domain of capsule proxy URLs, {port}-{capsule id}.D\n"
     "                           (default localhost; `:<bound port>` is added when D has\n"
     "                           no port). Any Host of the form {port}-{capsule id}.* is\n"
@@ -61,7 +69,7 @@ int main(int argc, char** argv) {
     using namespace wl;
     std::string listen = "127.0.0.1:0", api_key, cert, key, state_dir, prefix = "/api", proxy_domain = "localhost";
     int snapshot_status = 202;
-    long long pty_ping_ms = 30000;
+    long long pty_ping_ms = 30000, header_timeout_ms = 10000;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i], val;
         bool has_inline = false;
@@ -100,6 +108,11 @@ int main(int argc, char** argv) {
             if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos ||
                 (pty_ping_ms = std::stoll(v)) <= 0)
                 die("--pty-ping-interval-ms wants a positive number of milliseconds");
+        } else if (a == "--header-timeout-ms") {
+            auto v = value();
+            if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos ||
+                (header_timeout_ms = std::stoll(v)) <= 0)
+                die("--header-timeout-ms wants a positive number of milliseconds");
         } else die("unknown option " + a + " (see --help)");
     }
     if (cert.empty() != key.empty()) die("--tls-cert and --tls-key go together");
@@ -132,6 +145,7 @@ int main(int argc, char** argv) {
     app.prefix = prefix;
     app.snapshot_status = snapshot_status;
     app.pty_ping_interval = std::chrono::milliseconds(pty_ping_ms);
+    app.header_timeout = std::chrono::milliseconds(header_timeout_ms);
     app.api_key = api_key.empty() ? "wrn_" + random_hex(16) : api_key;
 
     bool temp_state = state_dir.empty();
@@ -173,6 +187,19 @@ int main(int argc, char** argv) {
     start_reaper(app);
 
     std::string shown_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    if (boost::system::error_code aec; !asio::ip::make_address(host, aec).is_loopback() || aec) {
+        std::fprintf(stderr,
+                     "\n"
+                     "************************************************************************\n"
+                     "* WARNING: listening on %s, which is not a loopback address: the\n"
+                     "* API can be reached from the network. The API key guards every API\n"
+                     "* route and WebSocket; keep it secret (and prefer --tls-cert/--tls-key).\n"
+                     "* The capsule proxy ({port}-{capsule id}.<domain>) needs no key (as on\n"
+                     "* the real server): every port a capsule listens on is reachable by\n"
+                     "* anyone who knows the capsule's id.\n"
+                     "************************************************************************\n\n",
+                     shown_host.c_str());
+    }
     // A domain without a port gets the bound one ("[v6]" has colons of its own).
     if (proxy_domain.find(':', proxy_domain.rfind(']') == std::string::npos ? 0 : proxy_domain.rfind(']')) ==
         std::string::npos)

@@ -1,5 +1,6 @@
 // wrenn-local: the REST routes (WIRE.md §1.3, §3, §4, §5, §6; files in files.cpp).
 #include "common.hpp"
+#include "front.hpp"
 
 #include <wrenn/models.hpp>
 #include <wrenn/protocol/base64.hpp>
@@ -32,34 +33,12 @@ using asio::use_awaitable;
 constexpr std::size_t output_limit = 64 * 1024 * 1024;
 const std::string name_rule = "name must match ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$";
 
-answer bad_json() { return error_answer(400, "invalid_request", "invalid JSON body"); }
 answer bad_id() { return error_answer(400, "invalid_request", "invalid sandbox ID"); }
-answer route_not_found() { return error_answer(404, "not_found", "route not found"); }
-answer method_not_allowed(std::string allow) {
-    auto a = error_answer(405, "method_not_allowed", "method not allowed");
-    a.headers.emplace_back("Allow", std::move(allow));
-    return a;
-}
 answer not_running(const capsule& c) {
     return error_answer(409, "invalid_state", "sandbox is not running (status: " + c.status + ")");
 }
 
-std::map<std::string, std::string> parse_query(std::string_view q) {
-    std::map<std::string, std::string> out;
-    while (!q.empty()) {
-        auto amp = q.find('&');
-        auto part = q.substr(0, amp);
-        q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-        if (part.empty()) continue;
-        auto eq = part.find('=');
-        auto k = percent_decode(part.substr(0, eq));
-        auto v = eq == std::string_view::npos ? std::string{} : percent_decode(part.substr(eq + 1));
-        out.emplace(std::move(k), std::move(v));  // first value wins
-    }
-    return out;
-}
-
-std::string get(const std::map<std::string, std::string>& m, const std::string& k) {
+std::string get(const query_map& m, const std::string& k) {
     auto it = m.find(k);
     return it == m.end() ? std::string{} : it->second;
 }
@@ -75,18 +54,9 @@ asio::awaitable<answer> exec(app_state& app, const std::string& id, const reques
     auto c = find_capsule(app, id);
     if (!c) co_return error_answer(404, "not_found", "sandbox not found");
     if (c->status != "running") co_return not_running(*c);
-    auto body = parse_object_body(req.body, {{"cmd", jtype::string},
-                                             {"args", jtype::string_array},
-                                             {"timeout_sec", jtype::int32},
-                                             {"background", jtype::boolean},
-                                             {"tag", jtype::string},
-                                             {"envs", jtype::string_map},
-                                             {"cwd", jtype::string}});
-    if (!body) co_return bad_json();
-    auto er = json::value_to<wrenn::exec_request>(json::value(std::move(*body)));
-    if (er.cmd.empty()) co_return error_answer(400, "invalid_request", "cmd is required");
-    for (auto& a : er.args)
-        if (a.find('\0') != std::string::npos) co_return error_answer(400, "invalid_request", "invalid request");
+    auto checked_body = check_exec_body(req.body);
+    if (auto* refusal = std::get_if<answer>(&checked_body)) co_return std::move(*refusal);
+    auto er = std::get<wrenn::exec_request>(std::move(checked_body));
     auto cwd = resolve_cwd(c->root, er.cwd.value_or(""));
     if (!cwd)
         co_return error_answer(502, "agent_error",
@@ -279,16 +249,10 @@ asio::awaitable<void> start_jupyter(app_state& app, std::shared_ptr<capsule> c) 
 }
 
 asio::awaitable<answer> create_capsule(app_state& app, const request& req) {
-    auto body = parse_object_body(req.body, {{"template", jtype::string},
-                                             {"vcpus", jtype::int32},
-                                             {"memory_mb", jtype::int32},
-                                             {"timeout_sec", jtype::int32},
-                                             {"disk_size_mb", jtype::int32}});
-    if (!body) co_return bad_json();
-    auto r = json::value_to<wrenn::create_capsule_request>(json::value(std::move(*body)));
-    std::string tname = r.template_name.value_or("");
-    if (tname.empty()) tname = "minimal-ubuntu";
-    if (!valid_name(tname)) co_return error_answer(400, "invalid_request", "invalid request");
+    auto checked_body = check_create_body(req.body);
+    if (auto* refusal = std::get_if<answer>(&checked_body)) co_return std::move(*refusal);
+    auto r = std::get<create_body>(std::move(checked_body));
+    const std::string tname = r.template_name;
     auto tit = app.templates.find(tname);
     if (tit == app.templates.end() || !tit->second->ready)
         co_return error_answer(404, "not_found", "resource not found");
@@ -299,11 +263,11 @@ asio::awaitable<answer> create_capsule(app_state& app, const request& req) {
     while (app.capsules.count(c->id));
     c->status = "pending";
     c->template_name = tname;
-    c->vcpus = r.vcpus && *r.vcpus > 0 ? *r.vcpus : 1;
-    c->memory_mb = r.memory_mb && *r.memory_mb > 0 ? *r.memory_mb : 512;
+    c->vcpus = r.vcpus;
+    c->memory_mb = r.memory_mb;
     if (t->vcpus > 0) c->vcpus = t->vcpus;
     if (t->memory_mb > 0) c->memory_mb = t->memory_mb;
-    c->timeout_sec = std::max(0, r.timeout_sec.value_or(0));
+    c->timeout_sec = r.timeout_sec;
     c->created_at = c->last_updated = sys_clock::now();
     c->dir = app.state_dir / "capsules" / c->id;
     c->root = c->dir / "root";
@@ -542,15 +506,12 @@ asio::awaitable<bool> do_snapshot(app_state& app, std::shared_ptr<capsule> c, st
 }
 
 asio::awaitable<answer> create_snapshot(app_state& app, const request& req) {
-    auto body = parse_object_body(req.body, {{"sandbox_id", jtype::string}, {"name", jtype::string}});
-    if (!body) co_return bad_json();
-    std::string sid, name;
-    if (auto* v = body->if_contains("sandbox_id"); v && v->is_string()) sid = v->get_string();
-    if (auto* v = body->if_contains("name"); v && v->is_string()) name = v->get_string();
-    if (sid.empty()) co_return error_answer(400, "invalid_request", "sandbox_id is required");
-    if (!valid_capsule_id(sid)) co_return error_answer(400, "invalid_request", "invalid sandbox_id");
+    auto checked_body = check_snapshot_body(req.body);
+    if (auto* refusal = std::get_if<answer>(&checked_body)) co_return std::move(*refusal);
+    auto sb = std::get<snapshot_body>(std::move(checked_body));
+    const std::string sid = sb.sandbox_id;
+    std::string name = sb.name;
     if (name.empty()) name = "template-" + random_hex(4);
-    if (!valid_name(name)) co_return error_answer(400, "invalid_request", "invalid snapshot name: " + name_rule);
     if (auto it = app.templates.find(name); it != app.templates.end()) {
         if (it->second->platform)
             co_return error_answer(409, "name_reserved", "template name is reserved by a global template");
@@ -622,165 +583,61 @@ asio::awaitable<answer> delete_snapshot(app_state& app, const std::string& name)
     co_return empty_answer(204);
 }
 
-// The decoded path segments of an API route ("v1", ...) after the prefix;
-// empty when the target is not under the prefix.
-std::vector<std::string> route_segments(const app_state& app, std::string_view path) {
-    std::vector<std::string> segs;
-    std::string_view prefix = app.prefix;
-    if (!prefix.empty()) {
-        if (path.substr(0, prefix.size()) != prefix || (path.size() > prefix.size() && path[prefix.size()] != '/'))
-            return segs;
-        path.remove_prefix(prefix.size());
-    }
-    if (path.empty() || path[0] != '/') return segs;
-    path.remove_prefix(1);
-    for (;;) {
-        auto slash = path.find('/');
-        segs.push_back(percent_decode(path.substr(0, slash)));
-        if (slash == std::string_view::npos) break;
-        path.remove_prefix(slash + 1);
-    }
-    return segs;
-}
-
-// "write", "read", ..., "stream/write", "stream/read" for a file route, else "".
-std::string file_op(const std::vector<std::string>& segs) {
-    const auto n = segs.size();
-    if (n < 5 || segs[0] != "v1" || segs[1] != "capsules" || segs[3] != "files") return {};
-    if (n == 5 && (segs[4] == "write" || segs[4] == "read" || segs[4] == "list" || segs[4] == "mkdir" ||
-                   segs[4] == "remove"))
-        return segs[4];
-    if (n == 6 && segs[4] == "stream" && (segs[5] == "write" || segs[5] == "read")) return "stream/" + segs[5];
-    return {};
-}
-
 } // namespace
 
-std::optional<ws_route> match_ws_route(const app_state& app, std::string_view target) {
-    auto segs = route_segments(app, target.substr(0, target.find('?')));
-    const auto n = segs.size();
-    if (n < 4 || segs[0] != "v1" || segs[1] != "capsules") return std::nullopt;
-    ws_route r;
-    r.capsule_id = segs[2];
-    if (n == 5 && segs[3] == "exec" && segs[4] == "stream") r.kind = ws_route::exec_stream;
-    else if (n == 4 && segs[3] == "pty") r.kind = ws_route::pty;
-    else if (n == 6 && segs[3] == "processes" && !segs[4].empty() && segs[5] == "stream") {
-        r.kind = ws_route::process_stream;
-        r.selector = segs[4];
-    } else
-        return std::nullopt;
-    return r;
-}
-
-bool streamed_body(const app_state& app, std::string_view method, std::string_view target) {
-    if (method != "POST") return false;
-    auto op = file_op(route_segments(app, target.substr(0, target.find('?'))));
-    return op == "write" || op == "stream/write";
-}
-
 asio::awaitable<answer> handle_request(app_state& app, request req) {
-    std::string_view target = req.target;
-    auto qpos = target.find('?');
-    std::string_view path = target.substr(0, qpos);
-    auto query = parse_query(qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1));
-    const std::string& m = req.method;
-
-    if (path == "/health") {
-        if (m != "GET" && m != "HEAD") co_return method_not_allowed("GET");
-        co_return json_answer(200, json::object{{"status", "ok"}, {"version", server_version}});
+    route_plan plan = plan_route(app, req);
+    if (plan.early) co_return std::move(*plan.early);
+    const std::string& id = plan.id;
+    switch (plan.route) {
+    case route_id::list_capsules: {
+        std::vector<std::shared_ptr<capsule>> v;
+        for (auto& [cid, c] : app.capsules)
+            if (c->status != "stopped" && c->status != "error") v.push_back(c);
+        std::sort(v.begin(), v.end(), [](auto& a, auto& b) {
+            return a->created_at != b->created_at ? a->created_at > b->created_at : a->id > b->id;
+        });
+        json::array arr;
+        for (auto& c : v) arr.push_back(capsule_json(*c, false));
+        co_return json_answer(200, arr);
     }
-    auto segs = route_segments(app, path);
-    if (segs.size() < 2 || segs[0] != "v1") co_return route_not_found();
-
-    // Authentication (WIRE.md §1.3): X-API-Key, else Bearer (not supported here).
-    if (req.api_key) {
-        if (!same_secret(*req.api_key, app.api_key))
-            co_return error_answer(401, "unauthorized", "invalid API key");
-    } else if (req.authorization && req.authorization->rfind("Bearer ", 0) == 0) {
-        co_return error_answer(401, "unauthorized", "invalid or expired token");
-    } else {
-        co_return error_answer(401, "unauthorized", "X-API-Key or Authorization: Bearer <token> required");
+    case route_id::create_capsule:
+        co_return co_await create_capsule(app, req);
+    case route_id::get_capsule: {
+        auto c = find_capsule(app, id);
+        if (!c) co_return error_answer(404, "not_found", "sandbox not found");
+        co_return json_answer(200, capsule_json(*c, true));
     }
-
-    const auto n = segs.size();
-    if (segs[1] == "capsules") {
-        if (n == 2) {
-            if (m == "POST") co_return co_await create_capsule(app, req);
-            if (m != "GET") co_return method_not_allowed("GET, POST");
-            std::vector<std::shared_ptr<capsule>> v;
-            for (auto& [id, c] : app.capsules)
-                if (c->status != "stopped" && c->status != "error") v.push_back(c);
-            std::sort(v.begin(), v.end(), [](auto& a, auto& b) {
-                return a->created_at != b->created_at ? a->created_at > b->created_at : a->id > b->id;
-            });
-            json::array arr;
-            for (auto& c : v) arr.push_back(capsule_json(*c, false));
-            co_return json_answer(200, arr);
-        }
-        const std::string& id = segs[2];
-        if (n == 3) {
-            if (id == "stats" || id == "usage") {
-                if (m != "GET") co_return method_not_allowed("GET");
-                co_return id == "stats" ? stats(app, query) : usage(app, query);
-            }
-            if (m == "GET") {
-                if (!valid_capsule_id(id)) co_return bad_id();
-                auto c = find_capsule(app, id);
-                if (!c) co_return error_answer(404, "not_found", "sandbox not found");
-                co_return json_answer(200, capsule_json(*c, true));
-            }
-            if (m == "DELETE") {
-                if (!valid_capsule_id(id)) co_return bad_id();
-                auto c = find_capsule(app, id);
-                if (!c) co_return error_answer(404, "not_found", "resource not found");
-                if (c->status != "stopped") co_await destroy_capsule(app, c);
-                co_return empty_answer(204);
-            }
-            co_return method_not_allowed("GET, DELETE");
-        }
-        if (n == 4) {
-            const std::string& what = segs[3];
-            if (what == "pause" || what == "resume" || what == "ping") {
-                if (m != "POST") co_return method_not_allowed("POST");
-                co_return co_await capsule_action(app, id, what);
-            }
-            if (what == "exec") {
-                if (m != "POST") co_return method_not_allowed("POST");
-                co_return co_await exec(app, id, req);
-            }
-            if (what == "metrics") {
-                if (m != "GET") co_return method_not_allowed("GET");
-                co_return metrics(app, id, query);
-            }
-            if (what == "processes") {
-                if (m != "GET") co_return method_not_allowed("GET");
-                co_return co_await list_processes(app, id);
-            }
-            co_return route_not_found();
-        }
-        if (auto op = file_op(segs); !op.empty()) {
-            if (m != "POST") co_return method_not_allowed("POST");
-            co_return co_await file_route(app, id, op, req);
-        }
-        if (n == 5 && segs[3] == "processes" && !segs[4].empty()) {
-            if (m != "DELETE") co_return method_not_allowed("DELETE");
-            co_return co_await kill_process(app, id, segs[4], query);
-        }
-        co_return route_not_found();
+    case route_id::delete_capsule: {
+        auto c = find_capsule(app, id);
+        if (!c) co_return error_answer(404, "not_found", "resource not found");
+        if (c->status != "stopped") co_await destroy_capsule(app, c);
+        co_return empty_answer(204);
     }
-    if (segs[1] == "snapshots") {
-        if (n == 2) {
-            if (m == "POST") co_return co_await create_snapshot(app, req);
-            if (m == "GET") co_return list_snapshots(app, query);
-            co_return method_not_allowed("GET, POST");
-        }
-        if (n == 3 && !segs[2].empty()) {
-            if (m != "DELETE") co_return method_not_allowed("DELETE");
-            co_return co_await delete_snapshot(app, segs[2]);
-        }
+    case route_id::capsule_action:
+        co_return co_await capsule_action(app, id, plan.arg);
+    case route_id::exec:
+        co_return co_await exec(app, id, req);
+    case route_id::metrics:
+        co_return metrics(app, id, plan.query);
+    case route_id::list_processes:
+        co_return co_await list_processes(app, id);
+    case route_id::kill_process:
+        co_return co_await kill_process(app, id, plan.arg, plan.query);
+    case route_id::files:
+        co_return co_await file_route(app, id, plan.arg, req);
+    case route_id::stats:
+        co_return stats(app, plan.query);
+    case route_id::usage:
+        co_return usage(app, plan.query);
+    case route_id::create_snapshot:
+        co_return co_await create_snapshot(app, req);
+    case route_id::list_snapshots:
+        co_return list_snapshots(app, plan.query);
+    case route_id::delete_snapshot:
+        co_return co_await delete_snapshot(app, id);
     }
-    co_return route_not_found();
+    co_return error_answer(404, "not_found", "route not found");
 }
 
 } // namespace wl
-

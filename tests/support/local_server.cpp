@@ -69,7 +69,8 @@ const test_pki& test_pki::get() {
 }
 
 local_server::local_server(server_options opts) : tls_(opts.tls) {
-    std::vector<std::string> args{WRENN_LOCAL_PATH, "--listen", "127.0.0.1:0"};
+    std::vector<std::string> args{WRENN_LOCAL_PATH};
+    if (!opts.listen.empty()) args.insert(args.end(), {"--listen", opts.listen});
     if (opts.tls) {
         auto& pki = test_pki::get();
         std::string cert = pki.server_cert, key = pki.server_key;
@@ -87,6 +88,11 @@ local_server::local_server(server_options opts) : tls_(opts.tls) {
     if (pid_ == 0) {
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive a crashed test
         ::dup2(out[1], 1);
+        if (!opts.stderr_file.empty()) {
+            int err = ::open(opts.stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            if (err < 0) ::_exit(126);
+            ::dup2(err, 2);
+        }
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);

@@ -30,6 +30,10 @@ struct server_options {
     bool tls = false;
     cert_kind cert = cert_kind::valid;
     std::vector<std::string> extra_args{};   // e.g. {"--snapshot-answer", "201"}
+    // --listen's value; empty: no --listen at all (the server's default).
+    std::string listen = "127.0.0.1:0";
+    // When set, the server's stderr goes to this file (created or truncated).
+    std::string stderr_file{};
 };
 
 class local_server {
