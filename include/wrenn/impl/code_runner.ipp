@@ -174,7 +174,12 @@ inline boost::asio::awaitable<std::string> ensure_kernel(std::shared_ptr<code_ru
 // neither restarting nor starting.
 inline boost::asio::awaitable<void> wait_until_restarted(std::shared_ptr<code_runner_state> st, std::string kernel,
                                                          std::chrono::milliseconds budget) {
-    const auto deadline = std::chrono::steady_clock::now() + budget;
+    const auto started = std::chrono::steady_clock::now();
+    const auto deadline = started + budget;
+    // Jupyter may still report the dead kernel's last state for a moment
+    // before it starts the restart: "idle" counts once the restart was seen,
+    // or after 2 s.
+    bool saw_restart = false;
     boost::asio::steady_timer pause(st->client->executor);
     while (std::chrono::steady_clock::now() < deadline) {
         http_request req;
@@ -186,7 +191,10 @@ inline boost::asio::awaitable<void> wait_until_restarted(std::shared_ptr<code_ru
         if (r.status != 200 && r.status < 500) co_return;  // gone: the channels request will say so
         if (r.status == 200) {
             auto state = protocol::jupyter::kernel_state(r.body);
-            if (state != "restarting" && state != "starting") co_return;
+            if (state == "restarting" || state == "starting")
+                saw_restart = true;
+            else if (saw_restart || std::chrono::steady_clock::now() - started > std::chrono::seconds(2))
+                co_return;
         }
         pause.expires_after(std::chrono::milliseconds(100));
         co_await pause.async_wait(boost::asio::use_awaitable);
