@@ -5,7 +5,7 @@
 // built, nothing copied out), checking type and data length, until exit. One
 // thread, same options (--repeat included) and result line as wrenn_stream.
 #include "support/options.hpp"
-#include "support/stream_server.hpp"
+#include "support/stream_bench.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,10 +17,8 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <boost/json/parser.hpp>
 
-#include <chrono>
-#include <cstdio>
-#include <iostream>
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -32,14 +30,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-struct tally {
-    long events = 0;
-    long bad = 0;
-    std::size_t bytes = 0;
-    int exit_code = -1;
-    double seconds = 0;
-    std::string error;
-};
+using bench::stream_tally;
 
 // "http://host:port/prefix" -> host, port, prefix (plain http only: the bench's server).
 struct where {
@@ -57,8 +48,8 @@ where split(const std::string& url) {
             slash == std::string::npos ? "" : rest.substr(slash)};
 }
 
-asio::awaitable<void> read_stream(const where& w, const std::string& id, tally& t) {
-    t = tally{};
+asio::awaitable<void> read_stream(const where& w, const std::string& id, stream_tally& t) {
+    t = stream_tally{};
     auto ex = co_await asio::this_coro::executor;
     auto started = std::chrono::steady_clock::now();
     tcp::resolver resolver(ex);
@@ -103,7 +94,7 @@ asio::awaitable<void> read_stream(const where& w, const std::string& id, tally& 
     beast::get_lowest_layer(ws).socket().close(ec);  // the server sends no close frame (WIRE.md §7)
 }
 
-asio::awaitable<void> read_streams(where w, std::string id, long n, std::vector<tally>& all) {
+asio::awaitable<void> read_streams(where w, std::string id, long n, std::vector<stream_tally>& all) {
     for (long i = 0; i < n; ++i) {
         all.emplace_back();
         co_await read_stream(w, id, all.back());
@@ -114,19 +105,11 @@ asio::awaitable<void> read_streams(where w, std::string id, long n, std::vector<
 
 int main(int argc, char** argv) {
     auto opts = bench::parse_options(argc, argv);
-    std::unique_ptr<bench::stream_server> server;
-    std::string base = opts.url;
-    long expected = opts.events;
-    if (opts.serve_stream > 0) {
-        server = std::make_unique<bench::stream_server>(opts.serve_stream);
-        server->start();
-        base = server->base_url();
-        expected = opts.serve_stream;
-    }
+    auto target = bench::open_stream_target(opts);
     asio::io_context ioc(1);
-    std::vector<tally> all;
+    std::vector<bench::stream_tally> all;
     std::string failure;
-    asio::co_spawn(ioc, read_streams(split(base), opts.id, std::max(1L, opts.repeat), all),
+    asio::co_spawn(ioc, read_streams(split(target.base_url), opts.id, std::max(1L, opts.repeat), all),
                    [&failure](std::exception_ptr e) {
                        if (!e) return;
                        try {
@@ -136,18 +119,5 @@ int main(int argc, char** argv) {
                        }
                    });
     ioc.run();
-    bool ok = failure.empty() && !all.empty();
-    for (auto& one : all) ok = ok && one.bad == 0 && one.events == expected && one.exit_code == 0;
-    std::sort(all.begin(), all.end(), [](const tally& a, const tally& b) { return a.seconds < b.seconds; });
-    tally t = all.empty() ? tally{} : all[all.size() / 2];  // the median stream
-    if (!failure.empty()) t.error = failure;
-    std::printf("result events=%ld errors=%d seconds=%.4f eps=%.1f bytes=%zu\n", t.events, ok ? 0 : 1, t.seconds,
-                t.seconds > 0 ? static_cast<double>(t.events) / t.seconds : 0.0, t.bytes);
-    std::fflush(stdout);
-    if (!ok) {
-        std::cerr << "raw_beast_stream: FAILED: " << t.events << " of " << expected << " events, " << t.bad
-                  << " malformed, exit code " << t.exit_code << (t.error.empty() ? "" : ", ") << t.error << "\n";
-        return 1;
-    }
-    return 0;
+    return bench::report_streams("raw_beast_stream", std::move(all), target.expected, failure);
 }

@@ -17,7 +17,9 @@ cd "$(dirname "$0")/.."
 kind=${1:-}
 case $kind in
   asan) flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" ;;
-  tsan) flags="-fsanitize=thread -fno-omit-frame-pointer" ;;
+  # -Wno-tsan: g++ 12 warns (an error under -Werror) that TSan does not model
+  # the fences in Asio's fenced_block (so it could report a race they prevent).
+  tsan) flags="-fsanitize=thread -fno-omit-frame-pointer -Wno-tsan" ;;
   -h|--help|"") sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; [[ -n $kind ]]; exit ;;
   *) echo "sanitize.sh: unknown kind '$kind' (asan or tsan)" >&2; exit 2 ;;
 esac
@@ -25,9 +27,10 @@ shift
 
 scripts/install-deps.sh
 build=${WRENN_SANITIZE_BUILD_DIR:-build-$kind}
-# -O1: sanitizer builds at -O0 are needlessly slow; the tests' timeouts are generous, never tight.
+# -O0: -O1 compiles the Beast coroutine TUs about twice as slowly (45 s against
+# 25 s for test_streams.cpp here), and the tests wait on sockets, not the CPU.
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-  -DCMAKE_CXX_FLAGS="-O1 -g $flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" >/dev/null
+  -DCMAKE_CXX_FLAGS="-O0 -g $flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" >/dev/null
 cmake --build "$build" -j "${WRENN_JOBS:-2}"
 
 supp=$PWD/tests/sanitizers

@@ -288,6 +288,24 @@ TEST_CASE("faults: exec-stream WebSockets that break", "[faults][ws]") {
         CHECK(e.code() == "idle_timeout");
         CHECK(seen.size() == 1);
     }
+    // (Beast fills the handshake's response with a 500 before anything is
+    // read: an upgrade that got no answer must not be reported as one.)
+    SECTION("the upgrade never answered: connect_timeout, not an HTTP error") {
+        canned_server srv(std::vector<reply>{{}});
+        auto cfg = config_for(srv);
+        cfg.timeouts.connect = 300ms;
+        auto e = wrenn_test::as<wrenn::timeout_error>(provoke(cfg, read_stream(seen)).error);
+        CHECK(e.code() == "connect_timeout");
+        CHECK(std::string(e.what()).find("500") == std::string::npos);
+        CHECK(seen.empty());
+    }
+    SECTION("the upgrade reset before an answer: transport_error, not an HTTP error") {
+        canned_server srv(std::vector<reply>{{.end = end_how::reset}});
+        auto e = wrenn_test::as<wrenn::transport_error>(provoke(config_for(srv), read_stream(seen)).error);
+        CHECK(std::string(e.what()).find("500") == std::string::npos);
+        CHECK(seen.empty());
+        CHECK(srv.requests().size() == 1);
+    }
     SECTION("the upgrade answered by a gateway's HTML 502: a typed error, not sent again") {
         canned_server srv(http_answer(502, "<html><body>Bad Gateway</body></html>", "text/html"));
         auto e = provoke(config_for(srv), read_stream(seen)).error;

@@ -1,8 +1,8 @@
 // Secrets never leak: a run that provokes every kind of failure with an API
 // key and git passwords in play, capturing everything the SDK could show —
 // every exception's text, message, body and git stderr, every record the
-// observability hook receives, and all the process writes to stdout and
-// stderr — and then searches all of it for the secrets.
+// observability hook receives, all the process writes to stdout and stderr,
+// and wrenn-local's log — and then searches all of it for the secrets.
 #include <catch2/catch.hpp>
 
 #include <wrenn/wrenn.hpp>
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 
 namespace asio = boost::asio;
@@ -40,13 +41,7 @@ public:
     ~output_capture() { restore(); ::unlink(path_.c_str()); }
     std::string text() {
         restore();
-        std::string out;
-        if (FILE* f = std::fopen(path_.c_str(), "rb")) {
-            char buf[4096];
-            while (auto n = std::fread(buf, 1, sizeof buf, f)) out.append(buf, n);
-            std::fclose(f);
-        }
-        return out;
+        return wrenn_test::slurp(path_);
     }
 
 private:
@@ -104,7 +99,9 @@ TEST_CASE("secrets: API keys and git passwords appear in no error, hook record o
     auto url = remote.create_repo("secret.git");
     auto tls = GENERATE(false, true);
     CAPTURE(tls);
-    local_server srv({.tls = tls});
+    // wrenn-local's log is searched too: a server must not log what it is sent
+    auto server_log = std::filesystem::temp_directory_path() / ("wrenn-secrets-" + std::to_string(::getpid()) + ".log");
+    local_server srv({.tls = tls, .stderr_file = server_log.string()});
     const std::string key = srv.api_key();
     seen s;
     std::string output;
@@ -162,11 +159,14 @@ TEST_CASE("secrets: API keys and git passwords appear in no error, hook record o
         });
         output = capture.text();
     }
-    INFO("captured output:\n" << output);
+    const std::string log = wrenn_test::slurp(server_log.string());
+    std::filesystem::remove(server_log);
+    INFO("captured output:\n" << output << "\nwrenn-local's log:\n" << log);
+    CHECK(log.find("capsule ") != std::string::npos);  // the server did log the run
     CHECK(s.failures == 13);
     CHECK(s.attempts > 10);              // the hook did see the run
     CHECK(s.text.find("/v1/capsules") != std::string::npos);  // and what it saw was captured
-    const std::string all = s.text + output;
+    const std::string all = s.text + output + log;
     for (const auto& secret : {key, wrong_key, password, wrong_password}) {
         INFO("secret: " << secret);
         CHECK(all.find(secret) == std::string::npos);

@@ -26,6 +26,7 @@
 #include <vector>
 
 using wrenn_test::local_server;
+using wrenn_test::slurp;
 using namespace std::chrono_literals;
 
 namespace {
@@ -184,11 +185,6 @@ bool wait_until(F cond, std::chrono::seconds within = 30s) {
         ::poll(&none, 0, 50);
     }
     return true;
-}
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path);
-    return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 } // namespace

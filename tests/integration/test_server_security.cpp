@@ -20,40 +20,14 @@ using namespace std::chrono_literals;
 using wrenn_test::http_call;
 using wrenn_test::local_server;
 using wrenn_test::run_io;
+using wrenn_test::describe;
+using wrenn_test::events_to_end;
+using wrenn_test::messages_of;
 using wrenn_test::ws_client;
 using wrenn_test::ws_event;
 using wrenn_test::ws_options;
 
 namespace {
-
-// Every event until a final one or the deadline.
-asio::awaitable<std::vector<ws_event>> events_to_end(ws_client& ws, std::chrono::milliseconds within = 15s) {
-    auto deadline = std::chrono::steady_clock::now() + within;
-    std::vector<ws_event> out;
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            out.push_back(ws_event{});
-            co_return out;
-        }
-        auto e = co_await ws.next(left);
-        out.push_back(e);
-        if (e.final() || e.kind == ws_event::timeout) co_return out;
-    }
-}
-
-std::vector<ws_event> messages_of(const std::vector<ws_event>& evs) {
-    std::vector<ws_event> out;
-    for (auto& e : evs)
-        if (e.kind == ws_event::text || e.kind == ws_event::binary) out.push_back(e);
-    return out;
-}
-
-std::string describe(const std::vector<ws_event>& evs) {
-    std::string s;
-    for (auto& e : evs) s += "  " + e.describe() + "\n";
-    return s;
-}
 
 asio::awaitable<std::string> run_sh(const local_server& srv, const std::string& id, std::string_view script) {
     json::value body = {{"cmd", "/bin/sh"}, {"args", json::array{"-c", script}}};

@@ -32,6 +32,9 @@ using namespace std::chrono_literals;
 using wrenn_test::http_call;
 using wrenn_test::local_server;
 using wrenn_test::run_io;
+using wrenn_test::describe;
+using wrenn_test::events_to_end;
+using wrenn_test::messages_of;
 using wrenn_test::ws_client;
 using wrenn_test::ws_event;
 using wrenn_test::ws_options;
@@ -40,23 +43,6 @@ using wrenn_test::ws_refused;
 namespace {
 
 using client_ptr = std::shared_ptr<ws_client>;
-
-// Every event until a final one (EOF, close frame, error) or the deadline (a
-// `timeout` event ends the list then).
-asio::awaitable<std::vector<ws_event>> read_to_end(ws_client& ws, std::chrono::milliseconds within = 15s) {
-    auto deadline = std::chrono::steady_clock::now() + within;
-    std::vector<ws_event> out;
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            out.push_back(ws_event{});
-            co_return out;
-        }
-        auto e = co_await ws.next(left);
-        out.push_back(e);
-        if (e.final() || e.kind == ws_event::timeout) co_return out;
-    }
-}
 
 // The next text message (skipping pongs); a non-message event when none comes.
 asio::awaitable<ws_event> next_message(ws_client& ws, std::chrono::milliseconds within = 10s) {
@@ -68,12 +54,6 @@ asio::awaitable<ws_event> next_message(ws_client& ws, std::chrono::milliseconds 
     }
 }
 
-std::string describe(const std::vector<ws_event>& evs) {
-    std::string s;
-    for (auto& e : evs) s += "  " + e.describe() + "\n";
-    return s;
-}
-
 // Concatenated `data` of the messages of one type (stdout, stderr).
 std::string joined(const std::vector<ws_event>& evs, std::string_view type) {
     std::string out;
@@ -82,13 +62,6 @@ std::string joined(const std::vector<ws_event>& evs, std::string_view type) {
             auto v = e.json();
             if (auto* d = v.as_object().if_contains("data")) out += std::string(d->as_string());
         }
-    return out;
-}
-
-std::vector<ws_event> messages(const std::vector<ws_event>& evs) {
-    std::vector<ws_event> out;
-    for (auto& e : evs)
-        if (e.kind == ws_event::text || e.kind == ws_event::binary) out.push_back(e);
     return out;
 }
 
@@ -217,9 +190,9 @@ TEST_CASE("ws exec stream: start, stdout/stderr, exit, then the TCP connection e
         auto id = co_await wrenn_test::create_capsule(srv);
         auto ws = co_await open_ws(srv, id, "exec/stream");
         co_await send_sh(*ws, "echo out1; echo err1 >&2; echo out2; echo '<&>'; exit 3");
-        auto evs = co_await read_to_end(*ws);
+        auto evs = co_await events_to_end(*ws);
         INFO(describe(evs));
-        auto msgs = messages(evs);
+        auto msgs = messages_of(evs);
         REQUIRE(msgs.size() >= 3);
         CHECK(msgs.front().type() == "start");
         CHECK(int_of(msgs.front(), "pid") > 0);
@@ -260,9 +233,9 @@ TEST_CASE("ws exec stream: start, stdout/stderr, exit, then the TCP connection e
         std::string cap = "/v1/capsules/" + id;
         auto del = co_await http_call(srv, "DELETE", cap);
         CHECK(del.status == 204);
-        auto rest = co_await read_to_end(*ws2);
+        auto rest = co_await events_to_end(*ws2);
         INFO(describe(rest));
-        auto tail = messages(rest);
+        auto tail = messages_of(rest);
         REQUIRE_FALSE(tail.empty());
         CHECK(tail.back().type() == "exit");
         CHECK(int_of(tail.back(), "exit_code") == -1);
@@ -277,12 +250,12 @@ TEST_CASE("ws exec stream: invalid UTF-8 becomes U+FFFD, also a character split 
         auto ws = co_await open_ws(srv, id, "exec/stream");
         // "€" is E2 82 AC: its first two bytes in one chunk, the last in the next.
         co_await send_sh(*ws, "printf 'a\\377b\\n'; printf '\\342\\202'; sleep 0.3; printf '\\254\\n'; printf 'ok \\342\\202\\254\\n'");
-        auto evs = co_await read_to_end(*ws);
+        auto evs = co_await events_to_end(*ws);
         INFO(describe(evs));
         std::string want = "a" + std::string(fffd) + "b\n" + std::string(fffd) + std::string(fffd) + std::string(fffd) +
                            "\nok \xE2\x82\xAC\n";
         CHECK(joined(evs, "stdout") == want);
-        auto msgs = messages(evs);
+        auto msgs = messages_of(evs);
         REQUIRE_FALSE(msgs.empty());
         CHECK(int_of(msgs.back(), "exit_code") == 0);
     });
@@ -303,9 +276,9 @@ TEST_CASE("ws exec stream: stop ends the stream, the process keeps running until
         CHECK(data_of(ready) == "ready\n");
         json::value stop = {{"type", "stop"}};
         co_await send(*ws, stop);
-        auto evs = co_await read_to_end(*ws);
+        auto evs = co_await events_to_end(*ws);
         INFO(describe(evs));
-        CHECK(messages(evs).empty());  // no exit: the process was not stopped
+        CHECK(messages_of(evs).empty());  // no exit: the process was not stopped
         CHECK(evs.back().kind == ws_event::eof);
 
         auto ps = co_await process_list(srv, id);
@@ -348,9 +321,9 @@ TEST_CASE("ws errors: 400 before the upgrade for a bad id, everything else in-ba
             wrong.api_key = "wrn_wrong";
             auto ws = co_await open_ws_as(srv, id, "exec/stream", wrong);
             co_await send_sh(*ws, "echo never");
-            auto evs = co_await read_to_end(*ws);
+            auto evs = co_await events_to_end(*ws);
             INFO(describe(evs));
-            auto msgs = messages(evs);
+            auto msgs = messages_of(evs);
             REQUIRE(msgs.size() == 1);
             CHECK(msgs[0].data == "{\"type\":\"error\",\"data\":\"authentication failed\"}\n");
             CHECK(evs.back().kind == ws_event::eof);
@@ -370,14 +343,14 @@ TEST_CASE("ws errors: 400 before the upgrade for a bad id, everything else in-ba
             json::value auth = {{"type", "auth"}, {"token", srv.api_key()}};
             co_await send(*ws, auth);
             co_await send_sh(*ws, "echo in-band");
-            auto evs = co_await read_to_end(*ws);
+            auto evs = co_await events_to_end(*ws);
             INFO(describe(evs));
             CHECK(joined(evs, "stdout") == "in-band\n");
             ws_options bearer;
             bearer.bearer = srv.api_key();
             auto ws2 = co_await open_ws_as(srv, id, "exec/stream", bearer);
             co_await send_sh(*ws2, "echo bearer");
-            auto evs2 = co_await read_to_end(*ws2);
+            auto evs2 = co_await events_to_end(*ws2);
             CHECK(joined(evs2, "stdout") == "bearer\n");
         }
         // Nothing sent: the 5 s auth window closes.
@@ -394,9 +367,9 @@ TEST_CASE("ws errors: 400 before the upgrade for a bad id, everything else in-ba
         for (std::string what : {"exec/stream", "pty", "processes/1/stream"}) {
             INFO(what);
             auto ws = co_await open_ws(srv, ghost, what);
-            auto evs = co_await read_to_end(*ws);
+            auto evs = co_await events_to_end(*ws);
             INFO(describe(evs));
-            auto msgs = messages(evs);
+            auto msgs = messages_of(evs);
             REQUIRE(msgs.size() == 1);
             CHECK(data_of(msgs[0]) == "sandbox not found");
             CHECK(is_fatal(msgs[0]) == (what == "pty"));
@@ -408,9 +381,9 @@ TEST_CASE("ws errors: 400 before the upgrade for a bad id, everything else in-ba
         for (std::string what : {"exec/stream", "pty", "processes/1/stream"}) {
             INFO(what);
             auto ws = co_await open_ws(srv, paused_id, what);
-            auto evs = co_await read_to_end(*ws);
+            auto evs = co_await events_to_end(*ws);
             INFO(describe(evs));
-            auto msgs = messages(evs);
+            auto msgs = messages_of(evs);
             REQUIRE(msgs.size() == 1);
             CHECK(data_of(msgs[0]) == "sandbox is not running (status: paused)");
             CHECK(is_fatal(msgs[0]) == (what == "pty"));
@@ -432,9 +405,9 @@ TEST_CASE("ws errors: 400 before the upgrade for a bad id, everything else in-ba
             INFO(c.text);
             auto ws = co_await open_ws(srv, id, "exec/stream");
             co_await ws->send_text(c.text);
-            auto evs = co_await read_to_end(*ws);
+            auto evs = co_await events_to_end(*ws);
             INFO(describe(evs));
-            auto msgs = messages(evs);
+            auto msgs = messages_of(evs);
             REQUIRE(msgs.size() == 1);
             CHECK(msgs[0].type() == "error");
             CHECK(data_of(msgs[0]).rfind(c.error_prefix, 0) == 0);
@@ -445,7 +418,7 @@ TEST_CASE("ws errors: 400 before the upgrade for a bad id, everything else in-ba
             auto ws = co_await open_ws(srv, id, "exec/stream");
             std::string start = R"({"type":"start","cmd":"echo","args":["binary","frame"]})";
             co_await ws->send_binary(start);
-            auto evs = co_await read_to_end(*ws);
+            auto evs = co_await events_to_end(*ws);
             CHECK(joined(evs, "stdout") == "binary frame\n");
         }
     }, std::chrono::seconds(90));
@@ -486,11 +459,11 @@ TEST_CASE("ws process stream: attach by tag and by pid, only new output, several
         int go2 = co_await exec_code(srv, id, "touch /tmp/go2");
         CHECK(go2 == 0);
         for (auto& ws : all) {
-            auto evs = co_await read_to_end(*ws);
+            auto evs = co_await events_to_end(*ws);
             INFO(describe(evs));
             CHECK(joined(evs, "stdout") == "late\n");  // not "early": no replay
             CHECK(joined(evs, "stderr") == "bye\n");
-            auto msgs = messages(evs);
+            auto msgs = messages_of(evs);
             REQUIRE_FALSE(msgs.empty());
             CHECK(msgs.back().type() == "exit");
             CHECK(int_of(msgs.back(), "exit_code") == 7);
@@ -502,9 +475,9 @@ TEST_CASE("ws process stream: attach by tag and by pid, only new output, several
                                  std::string("processes/4000000/stream")}) {
             INFO(what);
             auto ws = co_await open_ws(srv, id, what);
-            auto evs = co_await read_to_end(*ws);
+            auto evs = co_await events_to_end(*ws);
             INFO(describe(evs));
-            CHECK(messages(evs).empty());
+            CHECK(messages_of(evs).empty());
             CHECK(evs.back().kind == ws_event::eof);
         }
 
@@ -704,9 +677,9 @@ TEST_CASE("ws PTY: connect to an unknown tag, pings, fatal first messages", "[se
             INFO(c.text);
             auto ws = co_await open_ws(srv, id, "pty");
             co_await ws->send_text(c.text);
-            auto evs = co_await read_to_end(*ws);
+            auto evs = co_await events_to_end(*ws);
             INFO(describe(evs));
-            auto msgs = messages(evs);
+            auto msgs = messages_of(evs);
             REQUIRE(msgs.size() == 1);
             CHECK(msgs[0].type() == "error");
             CHECK(is_fatal(msgs[0]));
@@ -726,11 +699,12 @@ TEST_CASE("ws robustness: garbage frames, huge messages, abrupt disconnects leav
         // Not WebSocket framing at all (unmasked, reserved opcode, bad lengths).
         {
             auto ws = co_await open_ws(srv, id, "exec/stream");
-            std::string junk("\x8F\x7F\xff\xff\xff\xff\xff\xff\xff\xff garbage \x00\x01\x02", 24);
+            static const char raw[] = "\x8F\x7F\xff\xff\xff\xff\xff\xff\xff\xff garbage \x00\x01\x02";
+            std::string junk(raw, sizeof raw - 1);
             co_await ws->send_raw(junk);
-            auto evs = co_await read_to_end(*ws);
+            auto evs = co_await events_to_end(*ws);
             INFO(describe(evs));
-            CHECK(messages(evs).empty());
+            CHECK(messages_of(evs).empty());
             CHECK(evs.back().final());
         }
         // A message over the 1 MiB limit.
@@ -742,9 +716,9 @@ TEST_CASE("ws robustness: garbage frames, huge messages, abrupt disconnects leav
             } catch (const std::system_error&) {
                 // the server may drop the connection before it has all of it
             }
-            auto evs = co_await read_to_end(*ws);
+            auto evs = co_await events_to_end(*ws);
             INFO(describe(evs));
-            CHECK(messages(evs).empty());
+            CHECK(messages_of(evs).empty());
             CHECK(evs.back().final());
         }
         // Lots of output, and the client vanishes mid-stream.
@@ -773,7 +747,7 @@ TEST_CASE("ws robustness: garbage frames, huge messages, abrupt disconnects leav
         // Still serving.
         auto ws = co_await open_ws(srv, id, "exec/stream");
         co_await send_sh(*ws, "echo alive");
-        auto evs = co_await read_to_end(*ws);
+        auto evs = co_await events_to_end(*ws);
         INFO(describe(evs));
         CHECK(joined(evs, "stdout") == "alive\n");
     });
@@ -797,8 +771,8 @@ TEST_CASE("ws slow client: more than 16 MiB unread ends the stream with an error
         });
         CHECK(done);
         ws->release();
-        auto evs = co_await read_to_end(*ws, 60s);
-        auto msgs = messages(evs);
+        auto evs = co_await events_to_end(*ws, 60s);
+        auto msgs = messages_of(evs);
         REQUIRE(msgs.size() >= 2);
         INFO(msgs.back().describe());
         CHECK(msgs.back().type() == "error");
@@ -825,8 +799,8 @@ TEST_CASE("ws load: 1000 concurrent exec streams", "[server][ws][load]") {
                 auto ws = co_await open_ws(srv, id, "exec/stream");
                 std::vector<std::string> args{std::to_string(i)};
                 co_await send_start(*ws, "echo", std::move(args));
-                auto evs = co_await read_to_end(*ws, 90s);
-                auto msgs = messages(evs);
+                auto evs = co_await events_to_end(*ws, 90s);
+                auto msgs = messages_of(evs);
                 bool good = msgs.size() >= 2 && msgs.front().type() == "start" && msgs.back().type() == "exit" &&
                             int_of(msgs.back(), "exit_code") == 0 && joined(evs, "stdout") == std::to_string(i) + "\n" &&
                             evs.back().kind == ws_event::eof;
@@ -853,7 +827,7 @@ TEST_CASE("ws load: 1000 concurrent exec streams", "[server][ws][load]") {
         // And the server is still fine.
         auto ws = co_await open_ws(srv, id, "exec/stream");
         co_await send_sh(*ws, "echo after");
-        auto evs = co_await read_to_end(*ws);
+        auto evs = co_await events_to_end(*ws);
         CHECK(joined(evs, "stdout") == "after\n");
     }, std::chrono::seconds(110));
 }
@@ -868,7 +842,7 @@ TEST_CASE("ws resources: the server's fd count returns to its baseline after 200
         {  // warm up (the capsule's namespace holder, TLS session state)
             auto ws = co_await open_ws(srv, id, "exec/stream");
             co_await send_sh(*ws, "true");
-            co_await read_to_end(*ws);
+            co_await events_to_end(*ws);
         }
         const auto baseline = fd_count(srv.pid());
         REQUIRE(baseline > 0);
@@ -883,14 +857,14 @@ TEST_CASE("ws resources: the server's fd count returns to its baseline after 200
                 case 0: {  // a whole exec stream
                     auto ws = co_await open_ws(srv, id, "exec/stream");
                     co_await send_sh(*ws, "echo hi; echo ho >&2");
-                    co_await read_to_end(*ws);
+                    co_await events_to_end(*ws);
                     break;
                 }
                 case 1: {  // attach and leave with a close frame
                     auto ws = co_await open_ws(srv, id, bg_path);
                     co_await next_message(*ws);
                     co_await ws->send_close(1000);
-                    co_await read_to_end(*ws, 5s);
+                    co_await events_to_end(*ws, 5s);
                     break;
                 }
                 case 2: {  // a PTY, killed
@@ -905,7 +879,7 @@ TEST_CASE("ws resources: the server's fd count returns to its baseline after 200
                         if (e.kind != ws_event::text || e.type() == "exit") break;
                     }
                     co_await ws->send_close(1000);
-                    co_await read_to_end(*ws, 5s);
+                    co_await events_to_end(*ws, 5s);
                     break;
                 }
                 case 3: {  // stop, then the process ends by itself
@@ -914,7 +888,7 @@ TEST_CASE("ws resources: the server's fd count returns to its baseline after 200
                     co_await next_message(*ws);
                     json::value stop = {{"type", "stop"}};
                     co_await send(*ws, stop);
-                    co_await read_to_end(*ws);
+                    co_await events_to_end(*ws);
                     break;
                 }
                 default: {  // abrupt disconnect mid-stream; a failed auth
@@ -925,7 +899,7 @@ TEST_CASE("ws resources: the server's fd count returns to its baseline after 200
                     auto bad = co_await open_ws_as(srv, id, "exec/stream", no_key);
                     json::value nope = {{"type", "auth"}, {"token", "nope"}};
                     co_await send(*bad, nope);
-                    co_await read_to_end(*bad);
+                    co_await events_to_end(*bad);
                     break;
                 }
                 }

@@ -14,6 +14,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 #ifndef WRENN_LOCAL_PATH
@@ -21,6 +23,11 @@
 #endif
 
 namespace wrenn_test {
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 namespace fs = std::filesystem;
 

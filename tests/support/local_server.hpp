@@ -17,6 +17,9 @@ namespace wrenn_test {
 // a self-signed one for the right names. Made once per test process. (OpenSSL never lets `*.localhost`
 // match `8888-cl-x.localhost`, a wildcard right under a single label; so TLS
 // servers use the proxy domain wrenn.localhost.)
+// A whole file's bytes; "" when it cannot be read.
+std::string slurp(const std::string& path);
+
 struct test_pki {
     std::string dir, ca_cert, server_cert, server_key, wrong_host_cert, wrong_host_key, expired_cert, expired_key,
         self_signed_cert, self_signed_key;

@@ -1,4 +1,5 @@
 #include "ws_client.hpp"
+#include "build_kind.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -68,7 +69,7 @@ asio::ssl::context& client_tls() {
     return ctx;
 }
 
-constexpr auto setup_timeout = std::chrono::seconds(20);
+constexpr auto setup_timeout = std::chrono::seconds(20) * slowdown;
 
 void throw_if(const boost::system::error_code& ec, const char* what) {
     if (ec) throw std::system_error(ec, what);
@@ -123,7 +124,8 @@ public:
         auto [ec] = co_await ws_.async_handshake(res, host, full, asio::as_tuple(use_awaitable));
         beast::get_lowest_layer(ws_).expires_never();
         if (ec) {
-            if (res.result_int() != 0 && res.result_int() != 101) throw ws_refused(res.result_int(), res.body());
+            // (Beast presets the response to 500: only upgrade_declined means one came)
+            if (ec == websocket::error::upgrade_declined) throw ws_refused(res.result_int(), res.body());
             throw std::system_error(ec, "websocket handshake");
         }
         asio::co_spawn(ws_.get_executor(), reader(), asio::detached);
@@ -314,6 +316,34 @@ asio::awaitable<std::shared_ptr<ws_client>> ws_client::connect(const local_serve
     ws_options opts;
     opts.api_key = srv.api_key();
     co_return co_await connect(srv, path, std::move(opts));
+}
+
+asio::awaitable<std::vector<ws_event>> events_to_end(ws_client& ws, std::chrono::milliseconds within) {
+    auto deadline = std::chrono::steady_clock::now() + within;
+    std::vector<ws_event> out;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            out.push_back(ws_event{});
+            co_return out;
+        }
+        auto e = co_await ws.next(left);
+        out.push_back(e);
+        if (e.final() || e.kind == ws_event::timeout) co_return out;
+    }
+}
+
+std::vector<ws_event> messages_of(const std::vector<ws_event>& evs) {
+    std::vector<ws_event> out;
+    for (auto& e : evs)
+        if (e.kind == ws_event::text || e.kind == ws_event::binary) out.push_back(e);
+    return out;
+}
+
+std::string describe(const std::vector<ws_event>& evs) {
+    std::string s;
+    for (auto& e : evs) s += "  " + e.describe() + "\n";
+    return s;
 }
 
 json::value http_reply::json() const { return json::parse(body); }

@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace wrenn_test {
 
@@ -95,6 +96,15 @@ public:
     virtual void hold() = 0;
     virtual void release() = 0;
 };
+
+// Every event until a final one (EOF, close frame, error) or the deadline (a
+// `timeout` event ends the list then).
+boost::asio::awaitable<std::vector<ws_event>> events_to_end(ws_client& ws,
+                                                            std::chrono::milliseconds within = std::chrono::seconds(15));
+// The text and binary messages among `evs`.
+std::vector<ws_event> messages_of(const std::vector<ws_event>& evs);
+// One line per event, for INFO.
+std::string describe(const std::vector<ws_event>& evs);
 
 struct http_reply {
     unsigned status = 0;

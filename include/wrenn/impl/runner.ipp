@@ -38,3 +38,10 @@ WRENN_DECL void runner::run(boost::asio::awaitable<void> op) {
 }
 
 } // namespace wrenn::sync
+
+#ifndef WRENN_HEADER_ONLY
+#define WRENN_SYNC_STORE(T)                                                                                          \
+    template boost::asio::awaitable<void> wrenn::sync::runner::store<T>(boost::asio::awaitable<T>, std::optional<T>&);
+WRENN_SYNC_RESULT_TYPES(WRENN_SYNC_STORE)
+#undef WRENN_SYNC_STORE
+#endif

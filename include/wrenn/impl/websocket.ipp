@@ -22,20 +22,26 @@ public:
     using inbox_type = asio::experimental::channel<void(boost::system::error_code, std::string)>;
 
     ws_connection(asio::any_io_executor ex, std::string operation, std::chrono::milliseconds idle)
-        : executor(ex), inbox(ex, 16), write_gate(ex, clock::time_point::max()), operation(std::move(operation)),
-          idle(idle) {}
+        : executor(ex), inbox(ex, 16), write_gate(ex, clock::time_point::max()), keepalive(ex),
+          operation(std::move(operation)), idle(idle) {}
     virtual ~ws_connection() = default;
 
     // One text frame; a Beast error code, never an exception.
     virtual asio::awaitable<boost::system::error_code> write_text(std::string_view text) = 0;
+    virtual asio::awaitable<boost::system::error_code> ping() = 0;
     virtual asio::awaitable<void> close_handshake() = 0;
     virtual void close_socket() = 0;
 
     asio::any_io_executor executor;
     inbox_type inbox;                 // messages read ahead by the reader; its end last
     asio::steady_timer write_gate;    // never expires; cancelled to wake waiting writers
-    bool writing = false;
+    asio::steady_timer keepalive;     // the idle check's tick (see keepalive_loop)
+    bool writing = false;             // a frame (text, ping or close) is being written
     bool closing = false;
+    bool reading_ended = false;       // the reader has stopped: no more ticks
+    bool consumer_paused = false;     // the reader waits for room in the inbox
+    bool idle_expired = false;        // the idle check gave up on the connection
+    std::uint64_t progress = 0;       // reads completed, control frames included
     std::optional<boost::system::error_code> ended;  // how the connection ended, once seen
     std::string operation;
     std::chrono::milliseconds idle;
@@ -68,39 +74,55 @@ public:
         beast::get_lowest_layer(ws).socket().close(ec);
     }
 
+    asio::awaitable<boost::system::error_code> ping() override {
+        auto [ec] = co_await ws.async_ping(
+            {}, asio::bind_cancellation_slot(asio::cancellation_slot(), asio::as_tuple(asio::use_awaitable)));
+        co_return ec;
+    }
+
     // Reads every message into the inbox until the connection ends; owns the
     // connection meanwhile. Backpressure: it waits while the inbox is full.
     static asio::awaitable<void> read_loop(std::shared_ptr<ws_stream> self) {
+        co_await self->read_messages();
+        self->reading_ended = true;
+        self->keepalive.cancel();
+    }
+
+    asio::awaitable<void> read_messages() {
         beast::flat_buffer buf;
         for (;;) {
-            auto [ec, n] = co_await self->ws.async_read(buf, asio::as_tuple(asio::use_awaitable));
+            // read_some rather than read: each piece of a long message counts as progress
+            boost::system::error_code ec;
             std::string text;
-            if (!ec) {
-                text = beast::buffers_to_string(buf.data());
-                buf.consume(n);
+            for (;;) {
+                auto [e, n] = co_await ws.async_read_some(buf, ws.read_size_hint(buf),
+                                                                asio::as_tuple(asio::use_awaitable));
+                ++progress;
+                if (e) {
+                    ec = idle_expired ? boost::system::error_code(beast::error::timeout) : e;
+                    break;
+                }
+                if (ws.is_message_done()) {
+                    text = beast::buffers_to_string(buf.data());
+                    buf.consume(buf.size());
+                    break;
+                }
             }
-            if (!self->inbox.try_send(ec, std::move(text))) {  // (moves only on success)
+            if (!inbox.try_send(ec, std::move(text))) {  // (moves only on success)
                 // The consumer is behind. No read runs meanwhile, so no pong
-                // could be seen: pause the idle timeout rather than blame the
-                // server for our consumer's pace. The next read re-arms it.
-                self->idle_timeout(false);
+                // could be seen: the idle check must not blame the server for
+                // our consumer's pace.
+                consumer_paused = true;
                 auto [sent] =
-                    co_await self->inbox.async_send(ec, std::move(text), asio::as_tuple(asio::use_awaitable));
-                self->idle_timeout(true);
+                    co_await inbox.async_send(ec, std::move(text), asio::as_tuple(asio::use_awaitable));
+                consumer_paused = false;
                 if (sent) co_return;
             }
             if (ec) co_return;
         }
     }
 
-    void idle_timeout(bool on) {
-        auto t = timeouts;
-        if (!on) t.idle_timeout = websocket::stream_base::none();
-        ws.set_option(t);
-    }
-
     websocket::stream<Next> ws;
-    websocket::stream_base::timeout timeouts{};
 };
 
 namespace ws_impl {
@@ -133,6 +155,40 @@ inline void release_write(ws_connection& c) {
     c.write_gate.cancel();
 }
 
+inline asio::awaitable<void> send_ping(std::shared_ptr<ws_connection> c) {
+    (void)co_await c->ping();  // a failed ping shows as a read error or as silence
+    release_write(*c);
+}
+
+// The idle timeout: a tick every idle/2. A tick that finds no read since the
+// last one sends a ping; the next silent tick declares the connection lost.
+// Beast's own idle timeout does the same but re-arms its timer (a system
+// call) on every read, which cost a third of a busy stream's CPU.
+inline asio::awaitable<void> keepalive_loop(std::shared_ptr<ws_connection> c) {
+    auto seen = c->progress;
+    bool pinged = false;
+    for (;;) {
+        c->keepalive.expires_after(c->idle / 2);
+        auto [ec] = co_await c->keepalive.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec || c->reading_ended || c->closing) co_return;
+        if (c->progress != seen || c->consumer_paused) {
+            seen = c->progress;
+            pinged = false;
+        } else if (!pinged) {
+            pinged = true;
+            // a write in progress will do instead of a ping if the gate is taken
+            if (!c->writing) {
+                c->writing = true;
+                asio::co_spawn(c->executor, send_ping(c), asio::detached);
+            }
+        } else {
+            c->idle_expired = true;
+            c->close_socket();  // the reader sees the error and reports the timeout
+            co_return;
+        }
+    }
+}
+
 inline asio::awaitable<void> close_task(std::shared_ptr<ws_connection> c, std::string last_message) {
     // a cancelled close() must still end with a closed socket
     co_await asio::this_coro::reset_cancellation_state();
@@ -162,11 +218,10 @@ asio::awaitable<std::shared_ptr<ws_connection>> handshake(std::shared_ptr<http_t
     websocket::stream_base::timeout to{};
     to.handshake_timeout = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()),
                                     std::chrono::milliseconds(1));
-    to.idle_timeout = s.timeouts.idle.count() > 0 ? beast::websocket::stream_base::duration(s.timeouts.idle)
-                                                   : websocket::stream_base::none();
-    to.keep_alive_pings = true;  // a ping at half the idle timeout; no answer by its end = lost
+    to.idle_timeout = websocket::stream_base::none();  // keepalive_loop's job, once open
+    to.keep_alive_pings = false;
     ws.set_option(to);
-    conn->timeouts = to;
+    ws.control_callback([raw = conn.get()](websocket::frame_type, beast::string_view) { ++raw->progress; });
     ws.set_option(websocket::stream_base::decorator(
         [key = s.api_key, agent = t->user_agent()](websocket::request_type& r) {
             if (!key.empty()) r.set("X-API-Key", key);
@@ -175,7 +230,9 @@ asio::awaitable<std::shared_ptr<ws_connection>> handshake(std::shared_ptr<http_t
     ws.read_message_max(64 * 1024 * 1024);
     websocket::response_type res;
     auto [ec] = co_await ws.async_handshake(res, t->host_header(), target, asio::as_tuple(asio::use_awaitable));
-    if (ec == websocket::error::upgrade_declined || (ec && res.result_int() >= 400)) {
+    // Only upgrade_declined means an answer came: Beast sets the response to
+    // 500 before reading one, so a timeout or reset would look like a 500.
+    if (ec == websocket::error::upgrade_declined) {
         std::optional<std::chrono::seconds> retry;
         if (auto it = res.find(beast::http::field::retry_after); it != res.end())
             retry = protocol::parse_retry_after(it->value());
@@ -191,7 +248,12 @@ asio::awaitable<std::shared_ptr<ws_connection>> handshake(std::shared_ptr<http_t
         http_transport& transport = *t;
         transport.fail(boost::system::system_error(ec), what, deadline, "opening the WebSocket");
     }
+    // Open: a close (ours, or Beast's after a protocol violation) waits a
+    // second for the peer's close frame, as close_task does.
+    to.handshake_timeout = std::chrono::seconds(1);
+    ws.set_option(to);
     asio::co_spawn(conn->executor, ws_stream<Next>::read_loop(conn), asio::detached);
+    if (conn->idle.count() > 0) asio::co_spawn(conn->executor, keepalive_loop(conn), asio::detached);
     co_return conn;
 }
 
@@ -209,11 +271,23 @@ WRENN_DECL asio::awaitable<std::shared_ptr<ws_connection>> open_websocket(std::s
 
 WRENN_DECL asio::awaitable<std::optional<std::string>> ws_receive(std::shared_ptr<ws_connection> c) {
     if (!c->ended) {
-        auto [ec, text] = co_await c->inbox.async_receive(asio::as_tuple(asio::use_awaitable));
+        // a message already read ahead is taken without suspending
+        boost::system::error_code ec;
+        std::string text;
+        if (!c->inbox.try_receive([&](boost::system::error_code e, std::string t) {
+                ec = e;
+                text = std::move(t);
+            })) {
+            auto [e, t] = co_await c->inbox.async_receive(asio::as_tuple(asio::use_awaitable));
+            ec = e;
+            text = std::move(t);
+            if (ec) {
+                auto cs = co_await asio::this_coro::cancellation_state;
+                if (cs.cancelled() != asio::cancellation_type::none)
+                    throw boost::system::system_error(asio::error::operation_aborted);
+            }
+        }
         if (!ec) co_return std::move(text);
-        auto cs = co_await asio::this_coro::cancellation_state;
-        if (cs.cancelled() != asio::cancellation_type::none)
-            throw boost::system::system_error(asio::error::operation_aborted);
         c->ended = ec;
     }
     if (ws_impl::is_clean_end(*c->ended)) co_return std::nullopt;
