@@ -9,8 +9,10 @@
 # does not recover). wrenn-local is built the same way, so its reports fail
 # the tests that drive it. Each kind builds in its own directory
 # (build-asan, build-tsan; WRENN_SANITIZE_BUILD_DIR overrides it).
-# The libFuzzer short runs are left out: scripts/fuzz.sh builds those with
-# ASan + UBSan already, and the plain test run (scripts/test.sh) runs them.
+# Left out, since no sanitizer reaches them: the libFuzzer short runs
+# (scripts/fuzz.sh builds those with ASan + UBSan already) and the package
+# tests (each builds its own unsanitized consumer project); the plain test
+# run (scripts/test.sh) runs both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +22,7 @@ case $kind in
   # -Wno-tsan: g++ 12 warns (an error under -Werror) that TSan does not model
   # the fences in Asio's fenced_block (so it could report a race they prevent).
   tsan) flags="-fsanitize=thread -fno-omit-frame-pointer -Wno-tsan" ;;
-  -h|--help|"") sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; [[ -n $kind ]]; exit ;;
+  -h|--help|"") sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; [[ -n $kind ]]; exit ;;
   *) echo "sanitize.sh: unknown kind '$kind' (asan or tsan)" >&2; exit 2 ;;
 esac
 shift
@@ -44,4 +46,4 @@ cd "$build"
 # randomisation may collide with; running without ASLR avoids that.
 runner=()
 if [[ $kind == tsan ]] && command -v setarch >/dev/null; then runner=(setarch "$(uname -m)" -R); fi
-"${runner[@]}" ctest --output-on-failure -j "${WRENN_TEST_JOBS:-2}" -E '^fuzz: ' "$@"
+"${runner[@]}" ctest --output-on-failure -j "${WRENN_TEST_JOBS:-2}" -E '^(fuzz|package): ' "$@"

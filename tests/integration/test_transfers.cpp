@@ -16,13 +16,15 @@
 
 #include "build_kind.hpp"
 #if WRENN_TEST_SANITIZED
-#include <sanitizer/allocator_interface.h>
+// The sanitizer runtime's own count (g++ ships no <sanitizer/allocator_interface.h>).
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 #endif
 
 #include "local_server.hpp"
 #include "run.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>

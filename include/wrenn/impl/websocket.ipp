@@ -31,6 +31,7 @@ public:
     virtual asio::awaitable<boost::system::error_code> ping() = 0;
     virtual asio::awaitable<void> close_handshake() = 0;
     virtual void close_socket() = 0;
+    virtual bool is_open() const = 0;  // false once Beast has begun closing or failing it
 
     asio::any_io_executor executor;
     inbox_type inbox;                 // messages read ahead by the reader; its end last
@@ -73,6 +74,8 @@ public:
         beast::get_lowest_layer(ws).socket().shutdown(tcp::socket::shutdown_both, ec);
         beast::get_lowest_layer(ws).socket().close(ec);
     }
+
+    bool is_open() const override { return ws.is_open(); }
 
     asio::awaitable<boost::system::error_code> ping() override {
         auto [ec] = co_await ws.async_ping(
@@ -171,6 +174,12 @@ inline asio::awaitable<void> keepalive_loop(std::shared_ptr<ws_connection> c) {
         c->keepalive.expires_after(c->idle / 2);
         auto [ec] = co_await c->keepalive.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec || c->reading_ended || c->closing) co_return;
+        if (!c->is_open()) {
+            // Beast is failing the connection (the server broke the protocol)
+            // and waits for the server to hang up, which it may never do.
+            c->close_socket();
+            co_return;
+        }
         if (c->progress != seen || c->consumer_paused) {
             seen = c->progress;
             pinged = false;
