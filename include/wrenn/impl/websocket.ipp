@@ -98,8 +98,8 @@ public:
             boost::system::error_code ec;
             std::string text;
             for (;;) {
-                auto [e, n] = co_await ws.async_read_some(buf, ws.read_size_hint(buf),
-                                                                asio::as_tuple(asio::use_awaitable));
+                auto [e, n] =
+                    co_await ws.async_read_some(buf, ws.read_size_hint(buf), asio::as_tuple(asio::use_awaitable));
                 ++progress;
                 if (e) {
                     ec = idle_expired ? boost::system::error_code(beast::error::timeout) : e;
