@@ -4,8 +4,14 @@
 
 #include <wrenn/wrenn.hpp>
 #include <wrenn/detail/http.hpp>
+#include <wrenn/protocol/url.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -147,4 +153,136 @@ TEST_CASE("TLS contexts are shared while alive, one per CA file and verification
         code = e.code();
     }
     CHECK(code == "invalid_ca_file");
+}
+
+namespace {
+
+asio::awaitable<void> count_capsules(wrenn::client c, std::size_t& n) { n = (co_await capsule::list(c)).size(); }
+
+// One raw request through a transport; records how it ended and when.
+struct outcome {
+    std::string code = "(running)";
+    std::chrono::steady_clock::duration took{};
+};
+
+asio::awaitable<void> ask(std::shared_ptr<wrenn::detail::http_transport> t, std::chrono::milliseconds idle,
+                          outcome& out) {
+    wrenn::detail::http_request req;
+    req.target = "/api/v1/capsules";
+    req.idle_timeout = idle;
+    auto start = std::chrono::steady_clock::now();
+    try {
+        co_await wrenn::detail::send(t, std::move(req));
+        out.code = "(answered)";
+    } catch (const wrenn::error& e) {
+        out.code = e.code();
+    } catch (const boost::system::system_error& e) {
+        out.code = e.code() == asio::error::operation_aborted ? "(cancelled)" : e.code().message();
+    }
+    out.took = std::chrono::steady_clock::now() - start;
+}
+
+} // namespace
+
+TEST_CASE("io_context::run() returns once the last request is done: no timer is left waiting", "[transport][timeout]") {
+    wrenn_test::canned_server srv(wrenn_test::http_answer(200, "[]"));
+    wrenn::config cfg{.api_key = "k", .base_url = srv.base_url()};
+    cfg.timeouts.idle = 120s;  // a timeout timer left armed would hold run() this long
+    asio::io_context ioc;
+    wrenn::client c(ioc.get_executor(), cfg);
+    std::size_t n = 99;
+    asio::co_spawn(ioc, count_capsules(c, n), asio::detached);
+    auto start = std::chrono::steady_clock::now();
+    ioc.run();
+    CHECK(n == 0);
+    CHECK(std::chrono::steady_clock::now() - start < 60s);
+}
+
+TEST_CASE("concurrent requests keep their own timeouts: a short one started after a long one fires on time",
+          "[transport][timeout]") {
+    wrenn_test::canned_server silent("");  // reads requests, never answers
+    asio::io_context ioc;
+    wrenn::detail::transport_settings ts;
+    ts.origin = *wrenn::protocol::parse_url(silent.base_url());
+    ts.api_key = "k";
+    auto t = wrenn::detail::make_http_transport(ioc.get_executor(), ts);
+    outcome long_one, short_one;
+    asio::cancellation_signal stop_long;
+    asio::co_spawn(ioc, ask(t, 100s, long_one), asio::bind_cancellation_slot(stop_long.slot(), asio::detached));
+    asio::steady_timer later(ioc, 100ms);
+    later.async_wait([&](boost::system::error_code) {
+        asio::co_spawn(ioc, ask(t, 300ms, short_one), [&](std::exception_ptr) {
+            stop_long.emit(asio::cancellation_type::terminal);  // done: end the long one too
+        });
+    });
+    ioc.run();
+    CHECK(short_one.code == "idle_timeout");
+    CHECK(short_one.took >= 300ms);
+    CHECK(short_one.took < 20s);  // not the long one's 100 s
+    CHECK(long_one.code == "(cancelled)");
+}
+
+TEST_CASE("the idle timeout counts silence, not the length of an answer that keeps coming", "[transport][timeout]") {
+    // A byte every 30 ms for about three seconds, with 300 ms of idle allowed.
+    wrenn_test::canned_server srv(std::vector<wrenn_test::reply>{
+        {.bytes = wrenn_test::http_answer(200, "[]", "application/json", "X-Pad: " + std::string(40, 'p') + "\r\n"),
+         .drip = 30ms}});
+    wrenn::config cfg{.api_key = "k", .base_url = srv.base_url()};
+    cfg.timeouts.idle = 300ms;
+    auto n = wrenn_test::run(cfg, [](wrenn::client c) -> asio::awaitable<std::size_t> {
+        co_return (co_await capsule::list(c)).size();
+    });
+    CHECK(n == 0);
+}
+
+TEST_CASE("a download may pause between pieces longer than the idle timeout", "[transport][timeout]") {
+    const std::string body(256 * 1024, 'x');
+    wrenn_test::canned_server srv(wrenn_test::http_answer(200, body, "application/octet-stream"));
+    asio::io_context ioc;
+    wrenn::detail::transport_settings ts;
+    ts.origin = *wrenn::protocol::parse_url(srv.base_url());
+    ts.api_key = "k";
+    ts.timeouts.idle = 200ms;
+    auto t = wrenn::detail::make_http_transport(ioc.get_executor(), ts);
+    std::size_t got = 0;
+    std::string failure;
+    asio::co_spawn(
+        ioc,
+        [](std::shared_ptr<wrenn::detail::http_transport> t, std::size_t& got) -> asio::awaitable<void> {
+            wrenn::detail::http_request req;
+            req.target = "/api/v1/capsules/x/files/read";
+            auto s = co_await wrenn::detail::open_body_stream(t, std::move(req));
+            asio::steady_timer pause(co_await asio::this_coro::executor);
+            for (auto piece = co_await s.next(); !piece.empty(); piece = co_await s.next()) {
+                got += piece.size();
+                pause.expires_after(500ms);  // the reader is busy elsewhere
+                co_await pause.async_wait(asio::use_awaitable);
+            }
+        }(t, got),
+        [&](std::exception_ptr e) {
+            try {
+                if (e) std::rethrow_exception(e);
+            } catch (const std::exception& x) {
+                failure = x.what();
+            }
+        });
+    ioc.run();
+    CHECK(failure.empty());
+    CHECK(got == body.size());
+}
+
+TEST_CASE("keep-alive: a connection the server closed after its answer costs a GET nothing", "[transport]") {
+    // HTTP/1.1 without "Connection: close", then FIN: the next GET finds the
+    // connection dead (or is sent on it and fails); either way it is answered
+    // on a new connection without counting as a retry.
+    const auto full = wrenn_test::http_answer(200, "[]");
+    wrenn_test::canned_server srv(std::vector<wrenn_test::reply>{{.bytes = full, .end = wrenn_test::reply::end_how::close}});
+    wrenn::config cfg{.api_key = "k", .base_url = srv.base_url()};
+    cfg.retry.max_attempts = 1;  // no retries: only the free resend of a stale connection may help
+    auto created = wrenn_test::run(cfg, [](wrenn::client c) -> asio::awaitable<std::size_t> {
+        for (int i = 0; i < 5; ++i) co_await capsule::list(c);
+        co_return c.pool().created;
+    });
+    CHECK(created == 5);  // one connection per answer: none was used after its close
+    CHECK(srv.requests().size() >= 5);
 }

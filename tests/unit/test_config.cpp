@@ -100,6 +100,27 @@ TEST_CASE("config: missing api key throws config_error naming WRENN_API_KEY", "[
     }
 }
 
+TEST_CASE("config: an api key with a line break or control character is refused", "[config]") {
+    // It goes out as a header line: a CR/LF in it would end the header early.
+    auto key = GENERATE(as<std::string>{}, "wrn_a\r\nX-Injected: 1", "wrn_a\nb", std::string("wrn_\0x", 6), "wrn_\x7f");
+    for (bool from_env : {false, true}) {
+        INFO((from_env ? "from WRENN_API_KEY" : "from config.api_key"));
+        try {
+            if (from_env)
+                (void)wrenn::resolve(wrenn::config{}, env_of({{"WRENN_API_KEY", key}}));
+            else
+                (void)wrenn::resolve(with_key(key), no_env());
+            FAIL("resolve did not throw");
+        } catch (const wrenn::config_error& e) {
+            CHECK(e.code() == "invalid_api_key");
+            CHECK(e.message().find("WRENN_API_KEY") != std::string::npos);
+            CHECK(std::string(e.what()).find(key) == std::string::npos);  // the key itself is never echoed
+        }
+    }
+    // tabs and spaces are allowed in a header value
+    CHECK(wrenn::resolve(with_key("wrn a\tb"), no_env()).api_key == "wrn a\tb");
+}
+
 TEST_CASE("config: config_error is a wrenn::error and a std::exception", "[config]") {
     CHECK_THROWS_AS(wrenn::resolve(wrenn::config{}, no_env()), wrenn::config_error);
     CHECK_THROWS_AS(wrenn::resolve(wrenn::config{}, no_env()), wrenn::error);

@@ -5,6 +5,7 @@
 #include <wrenn/error.hpp>
 #include <wrenn/detail/json_read.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value_to.hpp>
 
@@ -152,9 +153,9 @@ WRENN_DECL void throw_http_error(unsigned status, std::string_view body,
     std::rethrow_exception(make_http_error(status, body, retry_after, ctx));
 }
 
-WRENN_DECL json::value parse_body(std::string_view body, std::string_view what) {
+WRENN_DECL json::value parse_body(std::string_view body, std::string_view what, json::storage_ptr storage) {
     json::error_code ec;
-    auto v = json::parse(body, ec);  // trailing whitespace (the '\n') is allowed
+    auto v = json::parse(body, ec, std::move(storage));  // trailing whitespace (the '\n') is allowed
     if (ec)
         throw protocol_error("invalid_json", "The server's answer to " + std::string(what) +
                                                  " is not valid JSON (" + ec.message() + ")");
@@ -162,15 +163,30 @@ WRENN_DECL json::value parse_body(std::string_view body, std::string_view what) 
 }
 
 namespace detail {
+// An answer is parsed into this arena and turned into the SDK's types at
+// once: one stack buffer (more only for big answers) instead of an
+// allocation per JSON string, object and array, and nothing to free one by
+// one (a third of the SDK's own cost per small request; bench/NOTES.md).
+class json_scratch {
+public:
+    json::storage_ptr storage() noexcept { return json::storage_ptr(&arena_); }
+
+private:
+    alignas(std::max_align_t) unsigned char buffer_[4096];
+    json::monotonic_resource arena_{buffer_, sizeof buffer_};
+};
+
 template <class T>
 T decode_object(std::string_view body, std::string_view what) {
-    auto v = parse_body(body, what);
+    json_scratch scratch;
+    auto v = parse_body(body, what, scratch.storage());
     if (!v.is_object())
         throw protocol_error("unexpected_answer", "The server's answer to " + std::string(what) +
                                                       " is not a JSON object");
     return json::value_to<T>(v);
 }
 
+// `v` is an element of a parsed answer (e.g. its "processes" member).
 template <class T>
 std::vector<T> decode_array(const json::value& v, std::string_view what) {
     if (!v.is_array())
@@ -191,7 +207,8 @@ WRENN_DECL capsule_info decode_capsule(std::string_view body) {
 }
 
 WRENN_DECL std::vector<capsule_info> decode_capsule_list(std::string_view body) {
-    return detail::decode_array<capsule_info>(parse_body(body, "list capsules"), "list capsules");
+    detail::json_scratch scratch;
+    return detail::decode_array<capsule_info>(parse_body(body, "list capsules", scratch.storage()), "list capsules");
 }
 
 WRENN_DECL template_info decode_template(std::string_view body) {
@@ -199,7 +216,9 @@ WRENN_DECL template_info decode_template(std::string_view body) {
 }
 
 WRENN_DECL std::vector<template_info> decode_template_list(std::string_view body) {
-    return detail::decode_array<template_info>(parse_body(body, "list snapshots"), "list snapshots");
+    detail::json_scratch scratch;
+    return detail::decode_array<template_info>(parse_body(body, "list snapshots", scratch.storage()),
+                                               "list snapshots");
 }
 
 WRENN_DECL capsule_metrics decode_metrics(std::string_view body) {
@@ -218,7 +237,8 @@ WRENN_DECL snapshot_result decode_snapshot_created(unsigned status, std::string_
                                                    std::string_view requested_name) {
     snapshot_result r;
     r.name = std::string(requested_name);
-    auto v = parse_body(body, "create snapshot");
+    detail::json_scratch scratch;
+    auto v = parse_body(body, "create snapshot", scratch.storage());
     if (!v.is_object())
         throw protocol_error("unexpected_answer", "The server's answer to create snapshot is not a JSON object");
     // 202 (v0.2.0) carries the capsule; 201 (older) the template. Decide by
@@ -234,7 +254,8 @@ WRENN_DECL snapshot_result decode_snapshot_created(unsigned status, std::string_
 }
 
 WRENN_DECL exec_result decode_exec_result(std::string_view body) {
-    auto v = parse_body(body, "exec");
+    detail::json_scratch scratch;
+    auto v = parse_body(body, "exec", scratch.storage());
     if (!v.is_object())
         throw protocol_error("unexpected_answer", "The server's answer to exec is not a JSON object");
     using namespace wrenn::detail::js;
@@ -256,27 +277,31 @@ WRENN_DECL exec_result decode_exec_result(std::string_view body) {
 }
 
 WRENN_DECL command_handle decode_command_handle(std::string_view body) {
-    auto v = parse_body(body, "background exec");
+    detail::json_scratch scratch;
+    auto v = parse_body(body, "background exec", scratch.storage());
     using namespace wrenn::detail::js;
     return {i32(v, "pid"), str(v, "tag"), str(v, "sandbox_id")};
 }
 
 WRENN_DECL std::vector<process_info> decode_process_list(std::string_view body) {
-    auto v = parse_body(body, "list processes");
+    detail::json_scratch scratch;
+    auto v = parse_body(body, "list processes", scratch.storage());
     auto* p = wrenn::detail::js::find(v, "processes");
     if (!p) return {};
     return detail::decode_array<process_info>(*p, "list processes");
 }
 
 WRENN_DECL std::vector<file_entry> decode_file_list(std::string_view body) {
-    auto v = parse_body(body, "list files");
+    detail::json_scratch scratch;
+    auto v = parse_body(body, "list files", scratch.storage());
     auto* e = wrenn::detail::js::find(v, "entries");
     if (!e || e->is_null()) return {};
     return detail::decode_array<file_entry>(*e, "list files");
 }
 
 WRENN_DECL file_entry decode_make_dir(std::string_view body) {
-    auto v = parse_body(body, "make directory");
+    detail::json_scratch scratch;
+    auto v = parse_body(body, "make directory", scratch.storage());
     auto* e = wrenn::detail::js::find(v, "entry");
     if (!e || !e->is_object())
         throw protocol_error("unexpected_answer", "The server's answer to make directory has no entry");

@@ -2,6 +2,7 @@
 
 #include <wrenn/config.hpp>
 #include <wrenn/error.hpp>
+#include <wrenn/protocol/request_head.hpp>
 #include <wrenn/protocol/url.hpp>
 
 #include <cstdlib>
@@ -25,6 +26,10 @@ WRENN_DECL config resolve(config c, const env_lookup& env) {
         throw config_error("missing_api_key",
                            "No API key provided: set config.api_key or the WRENN_API_KEY "
                            "environment variable.");
+    if (!protocol::is_header_safe(c.api_key))
+        throw config_error("invalid_api_key",
+                           "The API key contains a control character (a line break?); it is sent as the "
+                           "X-API-Key header and cannot. Check config.api_key or WRENN_API_KEY.");
     if (c.base_url.empty()) c.base_url = default_base_url;
     auto base = protocol::parse_url(c.base_url);
     if (!base || (base->scheme != "http" && base->scheme != "https"))

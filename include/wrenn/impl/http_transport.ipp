@@ -3,6 +3,7 @@
 #include <wrenn/detail/http.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/protocol/answers.hpp>
+#include <wrenn/protocol/request_head.hpp>
 #include <wrenn/protocol/retry.hpp>
 #include <wrenn/version.hpp>
 
@@ -18,12 +19,12 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/core/read_size.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <openssl/ssl.h>
@@ -31,6 +32,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -59,7 +61,13 @@ struct http_connection {
     std::optional<beast::tcp_stream> plain;
     std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
     beast::flat_buffer buffer;
+    std::string head;  // the request head being sent (reused: it keeps its capacity)
     clock::time_point idle_since{};
+    // While a read or write is under way on a pooled connection: when it has
+    // waited too long. The transport's watchdog cancels it then and sets
+    // timed_out, so the failure reads as the timeout it is.
+    clock::time_point expiry = clock::time_point::max();
+    bool timed_out = false;
 
     beast::tcp_stream& tcp() { return tls ? tls->next_layer() : *plain; }
 };
@@ -101,12 +109,14 @@ WRENN_DECL std::shared_ptr<asio::ssl::context> shared_tls_context(const std::str
 class http_transport : public std::enable_shared_from_this<http_transport> {
 public:
     http_transport(asio::any_io_executor ex, transport_settings s)
-        : ex_(std::move(ex)), s_(std::move(s)), host_header_(s_.origin.authority()) {
+        : ex_(std::move(ex)), s_(std::move(s)), host_header_(s_.origin.authority()), watchdog_(ex_) {
         if (s_.origin.tls()) ssl_ = shared_tls_context(s_.ca_file, s_.verify_tls);
         user_agent_ = std::string("wrenn-cpp/") + WRENN_VERSION_STRING;
     }
 
-    asio::awaitable<http_response> send(http_request req);
+    // Static, the transport held by the frame: the free send() returns this
+    // awaitable as it is, without a coroutine frame of its own.
+    static asio::awaitable<http_response> send(std::shared_ptr<http_transport> self, http_request req);
     // One attempt for the observability hook (config.on_attempt).
     void report(const http_request& req, unsigned attempt, clock::time_point started, std::optional<unsigned> status,
                 std::string_view error, std::optional<std::chrono::milliseconds> retry_in) const;
@@ -121,13 +131,36 @@ public:
     asio::awaitable<http_body_stream> open_body_stream(http_request req);
     pool_stats stats() const { return {open_, idle_.size(), waiters_.size(), created_}; }
     // Turns a Beast/Asio failure into the SDK's typed error (cancellation stays as is).
-    [[noreturn]] void fail(const boost::system::system_error& e, const http_request& req, clock::time_point deadline,
+    [[noreturn]] void fail(boost::system::error_code ec, const http_request& req, clock::time_point deadline,
                            const char* phase) const;
+    // What an operation on `c` failed with: the watchdog's cancel is a timeout.
+    static boost::system::error_code cause(const http_connection& c, const boost::system::system_error& e) {
+        return c.timed_out ? boost::system::error_code(beast::error::timeout) : e.code();
+    }
+
+    // Timeouts of pooled connections. Beast's per-stream timer is started and
+    // cancelled around every read and write (a timer-queue insert, a cancel
+    // and one more completion each); instead each operation stores its expiry
+    // in its connection (watch) and one timer per transport wakes at the
+    // earliest of them, cancelling what has waited too long.
+    void watch(http_connection& c, clock::time_point deadline, std::chrono::milliseconds idle);
+    static void unwatch(http_connection& c) noexcept { c.expiry = clock::time_point::max(); }
 
     // Returns a connection to the pool (or drops it) and wakes one waiter.
     void release(std::unique_ptr<http_connection> c, bool reusable) {
+        if (c) {
+            unwatch(*c);
+            if (auto it = std::find(busy_.begin(), busy_.end(), c.get()); it != busy_.end()) {
+                *it = busy_.back();
+                busy_.pop_back();
+            }
+            // nothing left to watch: a waiting timer would keep io_context::run() from returning
+            if (busy_.empty() && watchdog_at_ != clock::time_point::max()) {
+                watchdog_at_ = clock::time_point::max();
+                watchdog_.cancel();
+            }
+        }
         if (reusable && c) {
-            c->tcp().expires_never();
             c->idle_since = clock::now();
             idle_.push_back(std::move(c));
         } else {
@@ -154,8 +187,17 @@ public:
     };
 
 private:
-    static bool still_open(http_connection& c, std::chrono::milliseconds max_idle) {
-        if (clock::now() - c.idle_since > max_idle) return false;
+    // Whether an idle connection may carry the next request. The probe (a
+    // peek that does not wait) finds one the server closed, or sent something
+    // unasked on, while it sat idle. A request send() may send again for free
+    // if its connection turns out stale (`resendable`: idempotent) skips the
+    // probe on a connection whose last answer came moments ago: servers drop
+    // idle connections after seconds, and the probe is a system call per
+    // request under load (bench/NOTES.md).
+    static bool still_open(http_connection& c, std::chrono::milliseconds max_idle, bool resendable) {
+        const auto idle_for = clock::now() - c.idle_since;
+        if (idle_for > max_idle) return false;
+        if (resendable && idle_for < std::chrono::milliseconds(100)) return true;
         char b;
         auto fd = c.tcp().socket().native_handle();
         auto n = ::recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -163,7 +205,7 @@ private:
         return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     }
 
-    asio::awaitable<lease> acquire(clock::time_point deadline, bool fresh, bool& reused);
+    asio::awaitable<lease> acquire(clock::time_point deadline, bool fresh, bool& reused, bool resendable = false);
     asio::awaitable<std::unique_ptr<http_connection>> connect(clock::time_point deadline);
     template <class Stream>
     asio::awaitable<http_response> exchange(Stream& stream, http_connection& c, const http_request& req,
@@ -176,8 +218,14 @@ private:
     asio::awaitable<void> write_chunked(Stream& stream, http_connection& c, const http_request& head,
                                         body_chunks& chunks, clock::time_point deadline,
                                         std::chrono::milliseconds idle);
-    template <class Body>
-    void fill_head(http::request<Body>& r, const http_request& req) const;
+    template <class Stream, class Parser>
+    asio::awaitable<boost::system::error_code> read_step(Stream& stream, http_connection& c, Parser& p,
+                                                         clock::time_point deadline, std::chrono::milliseconds idle,
+                                                         bool& got_bytes);
+    // The request head, into c.head.
+    void write_head(http_connection& c, const http_request& req, bool chunked) const;
+    void arm_watchdog(clock::time_point at);
+    void on_watchdog();
     struct limits {
         clock::time_point deadline;
         std::chrono::milliseconds idle;
@@ -194,8 +242,11 @@ private:
     std::string host_header_, user_agent_;
     std::shared_ptr<asio::ssl::context> ssl_;  // shared with other transports (shared_tls_context)
     std::vector<std::unique_ptr<http_connection>> idle_;
+    std::vector<http_connection*> busy_;  // leased: the ones the watchdog looks at
     std::size_t open_ = 0, created_ = 0;
     std::deque<std::shared_ptr<asio::steady_timer>> waiters_;
+    asio::steady_timer watchdog_;
+    clock::time_point watchdog_at_ = clock::time_point::max();  // when it is armed for
 };
 
 namespace {
@@ -210,10 +261,9 @@ inline std::string describe_ms(std::chrono::milliseconds d) {
 }
 } // namespace
 
-inline void http_transport::fail(const boost::system::system_error& e, const http_request& req,
-                                 clock::time_point deadline, const char* phase) const {
-    auto ec = e.code();
-    if (ec == asio::error::operation_aborted) throw;  // cancellation stays a cancellation
+inline void http_transport::fail(boost::system::error_code ec, const http_request& req, clock::time_point deadline,
+                                 const char* phase) const {
+    if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec);  // a cancellation stays one
     std::string what = std::string(to_string(req.method)) + " " + s_.origin.scheme + "://" + host_header_ + req.target;
     if (ec == beast::error::timeout) {
         bool total = clock::now() + std::chrono::milliseconds(5) >= deadline;
@@ -276,14 +326,50 @@ inline asio::awaitable<std::unique_ptr<http_connection>> http_transport::connect
         }
     } catch (const boost::system::system_error& e) {
         http_request none;
-        fail(e, none, deadline, "connect");
+        fail(e.code(), none, deadline, "connect");
     }
+    c->tcp().expires_never();  // from here on the watchdog keeps the time (pooled) or the WebSocket does
     ++created_;
     co_return c;
 }
 
+inline void http_transport::watch(http_connection& c, clock::time_point deadline, std::chrono::milliseconds idle) {
+    c.timed_out = false;  // a flag set after the last operation had already finished
+    c.expiry = earlier(deadline, idle);
+    if (c.expiry < watchdog_at_) arm_watchdog(c.expiry);
+}
+
+inline void http_transport::arm_watchdog(clock::time_point at) {
+    watchdog_at_ = at;
+    watchdog_.expires_at(at);  // cancels the wait for a later time, if any
+    watchdog_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+        if (ec) return;  // armed again for an earlier time, or the transport is going away
+        if (auto self = weak.lock()) self->on_watchdog();
+    });
+}
+
+// Expiries only move later while the timer waits (each operation sets now +
+// idle), so it fires about once per idle period per busy transport, cancels
+// what is overdue and waits again for the earliest of the rest.
+inline void http_transport::on_watchdog() {
+    watchdog_at_ = clock::time_point::max();
+    const auto now = clock::now();
+    auto next = clock::time_point::max();
+    for (auto* c : busy_) {
+        if (c->expiry <= now) {
+            c->timed_out = true;
+            c->expiry = clock::time_point::max();
+            boost::system::error_code ignored;
+            c->tcp().socket().cancel(ignored);
+        } else {
+            next = std::min(next, c->expiry);
+        }
+    }
+    if (next != clock::time_point::max()) arm_watchdog(next);
+}
+
 inline asio::awaitable<http_transport::lease> http_transport::acquire(clock::time_point deadline, bool fresh,
-                                                                      bool& reused) {
+                                                                      bool& reused, bool resendable) {
     if (fresh) {
         // a reused connection just failed: the others are probably stale too
         open_ -= idle_.size();
@@ -293,8 +379,9 @@ inline asio::awaitable<http_transport::lease> http_transport::acquire(clock::tim
         while (!idle_.empty()) {
             auto c = std::move(idle_.back());
             idle_.pop_back();
-            if (still_open(*c, s_.max_idle_age)) {
+            if (still_open(*c, s_.max_idle_age, resendable)) {
                 lease l(this);
+                busy_.push_back(c.get());
                 l.conn = std::move(c);
                 reused = true;
                 co_return l;
@@ -305,6 +392,7 @@ inline asio::awaitable<http_transport::lease> http_transport::acquire(clock::tim
             ++open_;
             lease l(this);  // gives the slot back if connect throws
             l.conn = co_await connect(deadline);
+            busy_.push_back(l.conn.get());
             reused = false;
             co_return l;
         }
@@ -322,16 +410,26 @@ inline asio::awaitable<http_transport::lease> http_transport::acquire(clock::tim
     }
 }
 
-template <class Body>
-void http_transport::fill_head(http::request<Body>& r, const http_request& req) const {
-    r.method(http::string_to_verb(to_string(req.method)));
-    r.target(req.target);
-    r.version(11);
-    r.set(http::field::host, host_header_);
-    r.set(http::field::user_agent, user_agent_);
-    r.set(http::field::accept, "application/json");
-    if (!s_.api_key.empty()) r.set("X-API-Key", s_.api_key);
-    if (!req.content_type.empty()) r.set(http::field::content_type, req.content_type);
+inline void http_transport::write_head(http_connection& c, const http_request& req, bool chunked) const {
+    protocol::request_head h;
+    h.method = to_string(req.method);
+    h.target = req.target;
+    h.host = host_header_;
+    h.user_agent = user_agent_;
+    h.api_key = s_.api_key;
+    h.content_type = req.content_type;
+    h.body_size = req.content_type.empty() ? 0 : req.body.size();  // no content type: no body
+    h.chunked = chunked;
+    c.head.clear();
+    protocol::append_request_head(c.head, h);
+}
+
+// The head and the body in one write, straight from their strings.
+template <class Stream>
+asio::awaitable<void> write_request(Stream& stream, const http_connection& c, const http_request& req) {
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(c.head),
+                                           asio::buffer(req.content_type.empty() ? std::string_view() : req.body)};
+    co_await asio::async_write(stream, bufs, asio::use_awaitable);
 }
 
 inline http_transport::limits http_transport::limits_for(const http_request& req) const {
@@ -345,17 +443,48 @@ template <class Stream>
 asio::awaitable<http_response> http_transport::exchange(Stream& stream, http_connection& c, const http_request& req,
                                                         clock::time_point deadline, std::chrono::milliseconds idle,
                                                         exchange_state& st) {
-    http::request<http::string_body> r;
-    fill_head(r, req);
-    if (!req.content_type.empty()) r.body() = req.body;
-    r.prepare_payload();
-    if (req.method == http_method::post && req.content_type.empty()) r.content_length(0);
-
-    c.tcp().expires_at(earlier(deadline, idle));
+    write_head(c, req, false);
+    watch(c, deadline, idle);
     st.write_failed = true;
-    co_await http::async_write(stream, r, asio::use_awaitable);
+    co_await write_request(stream, c, req);
     st.write_failed = false;
     co_return co_await read_answer(stream, c, deadline, idle, st);
+}
+
+// Reads until the parser makes progress, as Beast's http::async_read_some
+// does, but renews the idle limit on every read from the socket: an answer
+// that keeps coming is never idle, however slowly its header arrives (Beast's
+// read would run on one expiry for the whole header). `got_bytes`: a byte of
+// the answer arrived (or was already buffered).
+template <class Stream, class Parser>
+asio::awaitable<boost::system::error_code> http_transport::read_step(Stream& stream, http_connection& c, Parser& p,
+                                                                     clock::time_point deadline,
+                                                                     std::chrono::milliseconds idle, bool& got_bytes) {
+    auto& b = c.buffer;
+    boost::system::error_code ec;
+    if (b.size() > 0) {
+        got_bytes = true;
+        b.consume(p.put(b.data(), ec));
+        if (ec != http::error::need_more) co_return ec;
+    }
+    for (;;) {
+        auto room = beast::read_size(b, 64 * 1024);
+        if (room == 0) co_return http::error::buffer_overflow;
+        watch(c, deadline, idle);
+        auto [read_ec, n] = co_await stream.async_read_some(b.prepare(room), asio::as_tuple(asio::use_awaitable));
+        if (read_ec == asio::error::eof) {
+            if (!p.got_some()) co_return http::error::end_of_stream;
+            ec = {};
+            p.put_eof(ec);  // a body that ends with the connection
+            co_return ec;
+        }
+        if (read_ec) co_return read_ec;
+        got_bytes = true;
+        b.commit(n);
+        ec = {};
+        b.consume(p.put(b.data(), ec));
+        if (ec != http::error::need_more) co_return ec;
+    }
 }
 
 template <class Stream>
@@ -365,12 +494,9 @@ asio::awaitable<http_response> http_transport::read_answer(Stream& stream, http_
     http::response_parser<http::string_body> p;
     p.header_limit(64 * 1024);
     p.body_limit(512ull * 1024 * 1024);
+    p.eager(true);  // the header and the body in one step when both are there
     while (!p.is_done()) {
-        c.tcp().expires_at(earlier(deadline, idle));
-        auto [ec, n] = co_await http::async_read_some(stream, c.buffer, p, asio::as_tuple(asio::use_awaitable));
-        // Bytes the parser has not consumed yet (a partial status line or
-        // header) count too: the server has started answering.
-        if (n > 0 || c.buffer.size() > 0) st.got_answer_bytes = true;
+        auto ec = co_await read_step(stream, c, p, deadline, idle, st.got_answer_bytes);
         if (ec) throw boost::system::system_error(ec);
     }
     auto& msg = p.get();
@@ -388,17 +514,14 @@ template <class Stream>
 asio::awaitable<void> http_transport::write_chunked(Stream& stream, http_connection& c, const http_request& head,
                                                     body_chunks& chunks, clock::time_point deadline,
                                                     std::chrono::milliseconds idle) {
-    http::request<http::empty_body> r;
-    fill_head(r, head);
-    r.chunked(true);
-    http::request_serializer<http::empty_body> sr(r);
-    c.tcp().expires_at(earlier(deadline, idle));
-    co_await http::async_write_header(stream, sr, asio::use_awaitable);
+    write_head(c, head, true);
+    watch(c, deadline, idle);
+    co_await asio::async_write(stream, asio::buffer(c.head), asio::use_awaitable);
     for (;;) {
         // The source may take its time (it is the user's): no idle limit while we wait for it.
-        c.tcp().expires_never();
+        unwatch(c);
         std::string chunk = co_await chunks();
-        c.tcp().expires_at(earlier(deadline, idle));
+        watch(c, deadline, idle);
         if (chunk.empty()) break;
         co_await asio::async_write(stream, http::make_chunk(asio::buffer(chunk)), asio::use_awaitable);
     }
@@ -423,7 +546,7 @@ inline asio::awaitable<http_response> http_transport::send_streaming(http_reques
         l.reusable = st.keep_alive;
         co_return resp;
     } catch (const boost::system::system_error& e) {
-        fail(e, head, deadline, "streaming the request body");
+        fail(cause(*l.conn, e), head, deadline, "streaming the request body");
     }
 }
 
@@ -447,9 +570,9 @@ inline void http_transport::report(const http_request& req, unsigned attempt, cl
     }
 }
 
-inline asio::awaitable<http_response> http_transport::send(http_request req) {
-    auto self = shared_from_this();  // keep the pool alive for the whole request
-    auto [deadline, idle] = limits_for(req);
+inline asio::awaitable<http_response> http_transport::send(std::shared_ptr<http_transport> self, http_request req) {
+    auto& t = *self;  // held for the whole request
+    auto [deadline, idle] = t.limits_for(req);
     bool fresh = false;
     unsigned counted = 0;  // attempts against the retry budget (a stale-connection resend is free)
     for (unsigned attempt = 1;; ++attempt) {
@@ -461,25 +584,25 @@ inline asio::awaitable<http_response> http_transport::send(http_request req) {
         http_response resp;
         try {
             bool reused = false;
-            auto l = co_await acquire(deadline, fresh, reused);
+            auto l = co_await t.acquire(deadline, fresh, reused, req.idempotent);
             connected = true;
             try {
                 // (if/else, not ?: — g++ 12 destroys the result of a co_await in a
                 // conditional expression twice)
                 if (l.conn->tls)
-                    resp = co_await exchange(*l.conn->tls, *l.conn, req, deadline, idle, st);
+                    resp = co_await t.exchange(*l.conn->tls, *l.conn, req, deadline, idle, st);
                 else
-                    resp = co_await exchange(*l.conn->plain, *l.conn, req, deadline, idle, st);
+                    resp = co_await t.exchange(*l.conn->plain, *l.conn, req, deadline, idle, st);
                 l.reusable = st.keep_alive;
             } catch (const boost::system::system_error& e) {
                 // A kept-alive connection the server had already closed: send again
                 // on a fresh one, not counted as an attempt, if the request cannot
                 // have been processed (it never fully left) or is idempotent and no
                 // byte of the answer arrived.
-                stale = reused && !fresh && e.code() != asio::error::operation_aborted &&
-                        e.code() != beast::error::timeout &&
+                auto ec = cause(*l.conn, e);
+                stale = reused && !fresh && ec != asio::error::operation_aborted && ec != beast::error::timeout &&
                         (st.write_failed || (req.idempotent && !st.got_answer_bytes));
-                if (!stale) fail(e, req, deadline, st.write_failed ? "sending the request" : "reading the answer");
+                if (!stale) t.fail(ec, req, deadline, st.write_failed ? "sending the request" : "reading the answer");
             }
         } catch (const wrenn::error& e) {
             failure = std::current_exception();
@@ -487,7 +610,7 @@ inline asio::awaitable<http_response> http_transport::send(http_request req) {
             error_code = e.code();
         }  // cancellation (system_error operation_aborted) propagates as it is
         if (stale) {
-            report(req, attempt, started, std::nullopt,
+            t.report(req, attempt, started, std::nullopt,
                    "the server had closed the kept-alive connection; sending again on a new one",
                    std::chrono::milliseconds(0));
             fresh = true;
@@ -504,14 +627,14 @@ inline asio::awaitable<http_response> http_transport::send(http_request req) {
             o.retry_after = resp.retry_after;
         }
         o.total_timeout = error_code == "total_timeout" || error_code == "pool_timeout";
-        auto delay = protocol::retry_delay(s_.retry, o, jitter_(rng_));
+        auto delay = protocol::retry_delay(t.s_.retry, o, t.jitter_(t.rng_));
         if (delay && deadline != clock::time_point::max() && clock::now() + *delay >= deadline) delay.reset();
-        report(req, attempt, started, o.status, error_text, delay);
+        t.report(req, attempt, started, o.status, error_text, delay);
         if (!delay) {
             if (failure) std::rethrow_exception(failure);
             co_return resp;
         }
-        asio::steady_timer pause(ex_, *delay);
+        asio::steady_timer pause(t.ex_, *delay);
         co_await pause.async_wait(asio::use_awaitable);
     }
 }
@@ -540,18 +663,22 @@ struct http_body_stream::state {
         auto& body = parser.get().body();
         body.data = buf.get();
         body.size = 64 * 1024;
-        lease.conn->tcp().expires_at(earlier(deadline, idle));
-        auto [ec, n] = co_await http::async_read_some(stream, lease.conn->buffer, parser,
-                                                      asio::as_tuple(asio::use_awaitable));
-        (void)n;
+        bool got_bytes = false;
+        auto ec = co_await transport->read_step(stream, *lease.conn, parser, deadline, idle, got_bytes);
         if (ec && ec != http::error::need_buffer) throw boost::system::system_error(ec);
+        // the reader may take its time before the next call: no idle limit meanwhile
+        http_transport::unwatch(*lease.conn);
         co_return 64 * 1024 - body.size;
     }
 
     template <class Stream>
     asio::awaitable<void> read_head(Stream& stream) {
-        lease.conn->tcp().expires_at(earlier(deadline, idle));
-        co_await http::async_read_header(stream, lease.conn->buffer, parser, asio::use_awaitable);
+        bool got_bytes = false;
+        while (!parser.is_header_done()) {
+            auto ec = co_await transport->read_step(stream, *lease.conn, parser, deadline, idle, got_bytes);
+            if (ec) throw boost::system::system_error(ec);
+        }
+        http_transport::unwatch(*lease.conn);
     }
 };
 
@@ -585,7 +712,7 @@ WRENN_DECL asio::awaitable<std::string_view> http_body_stream::next() {
             if (n > 0) co_return std::string_view(st.buf.get(), n);
         }
     } catch (const boost::system::system_error& e) {
-        st.transport->fail(e, st.req, st.deadline, "reading the answer");
+        st.transport->fail(http_transport::cause(*st.lease.conn, e), st.req, st.deadline, "reading the answer");
     }
     // Complete: the connection may serve the next request.
     st.lease.reusable = st.parser.get().keep_alive();
@@ -599,22 +726,19 @@ inline asio::awaitable<http_body_stream> http_transport::open_body_stream(http_r
     auto st = std::make_unique<http_body_stream::state>(shared_from_this(), std::move(l));
     st->deadline = deadline;
     st->idle = idle;
+    auto& conn = *st->lease.conn;
     try {
-        http::request<http::string_body> r;
-        fill_head(r, req);
-        if (!req.content_type.empty()) r.body() = req.body;
-        r.prepare_payload();
-        auto& conn = *st->lease.conn;
-        conn.tcp().expires_at(earlier(deadline, idle));
+        write_head(conn, req, false);
+        watch(conn, deadline, idle);
         if (conn.tls) {
-            co_await http::async_write(*conn.tls, r, asio::use_awaitable);
+            co_await write_request(*conn.tls, conn, req);
             co_await st->read_head(*conn.tls);
         } else {
-            co_await http::async_write(*conn.plain, r, asio::use_awaitable);
+            co_await write_request(*conn.plain, conn, req);
             co_await st->read_head(*conn.plain);
         }
     } catch (const boost::system::system_error& e) {
-        fail(e, req, deadline, "opening a download");
+        fail(cause(conn, e), req, deadline, "opening a download");
     }
     st->req = std::move(req);
     co_return http_body_stream(std::move(st));
@@ -634,7 +758,7 @@ WRENN_DECL std::shared_ptr<http_transport> make_http_transport(asio::any_io_exec
 }
 
 WRENN_DECL asio::awaitable<http_response> send(std::shared_ptr<http_transport> t, http_request req) {
-    co_return co_await t->send(std::move(req));
+    return http_transport::send(std::move(t), std::move(req));
 }
 
 WRENN_DECL pool_stats stats(const http_transport& t) { return t.stats(); }

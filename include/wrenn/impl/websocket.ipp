@@ -255,7 +255,7 @@ asio::awaitable<std::shared_ptr<ws_connection>> handshake(std::shared_ptr<http_t
         http_request what;
         what.target = target;
         http_transport& transport = *t;
-        transport.fail(boost::system::system_error(ec), what, deadline, "opening the WebSocket");
+        transport.fail(ec, what, deadline, "opening the WebSocket");
     }
     // Open: a close (ours, or Beast's after a protocol violation) waits a
     // second for the peer's close frame, as close_task does.

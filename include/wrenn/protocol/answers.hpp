@@ -40,9 +40,11 @@ WRENN_DECL std::exception_ptr make_http_error(unsigned status, std::string_view 
 // Whether a server message says a path does not exist.
 WRENN_DECL bool says_missing_path(std::string_view message);
 
-// Parses a JSON body (trailing whitespace allowed); throws protocol_error
-// naming `what` on malformed JSON.
-WRENN_DECL boost::json::value parse_body(std::string_view body, std::string_view what);
+// Parses a JSON body (trailing whitespace allowed) into `storage` (the
+// default heap when null); throws protocol_error naming `what` on malformed
+// JSON.
+WRENN_DECL boost::json::value parse_body(std::string_view body, std::string_view what,
+                                         boost::json::storage_ptr storage = {});
 
 WRENN_DECL capsule_info decode_capsule(std::string_view body);
 WRENN_DECL std::vector<capsule_info> decode_capsule_list(std::string_view body);
