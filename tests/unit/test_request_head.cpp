@@ -85,7 +85,7 @@ TEST_CASE("request head: a chunked body replaces the length", "[request_head]") 
     CHECK(out.substr(out.size() - 4) == "\r\n\r\n");
 }
 
-TEST_CASE("request head: no key, no X-API-Key; the buffer is appended to", "[request_head]") {
+TEST_CASE("request head: no key, no X-API-Key, and the buffer is appended to", "[request_head]") {
     auto h = get("/health");
     h.api_key = {};
     std::string out = "previous bytes|";
