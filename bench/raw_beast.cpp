@@ -3,6 +3,11 @@
 // coroutines on one thread, each with its own keep-alive connection, sending
 // GET <base>/v1/capsules/<id> and parsing the JSON answer with Boost.JSON.
 // Plain HTTP only.
+//
+//   --mode coroutines  (default) as above: the limit for the awaitable API
+//   --mode threads     the same with blocking Beast calls, --concurrency
+//                      threads with a connection each: the limit for the
+//                      blocking API, which gets its requests in flight that way
 #include "support/load.hpp"
 #include "support/target.hpp"
 
@@ -23,6 +28,7 @@
 
 #include <iostream>
 #include <optional>
+#include <thread>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -48,14 +54,25 @@ where parse(const std::string& base_url, const std::string& id) {
     return {authority.substr(0, colon), authority.substr(colon + 1), path + "/v1/capsules/" + id};
 }
 
-asio::awaitable<void> worker(bench::plan& plan, const tcp::resolver::results_type& endpoints, const where& w,
-                             const std::string& id, bench::samples& s) {
-    std::optional<beast::tcp_stream> stream;
-    beast::flat_buffer buffer;
+http::request<http::empty_body> request_for(const where& w) {
     http::request<http::empty_body> req(http::verb::get, w.target, 11);
     req.set(http::field::host, w.host + ":" + w.port);
     req.set(http::field::accept, "application/json");
     req.set("X-API-Key", "wrn_bench");
+    return req;
+}
+
+void check_answer(const http::response<http::string_body>& res, const std::string& id) {
+    if (res.result() != http::status::ok) throw std::runtime_error("status " + std::to_string(res.result_int()));
+    auto doc = boost::json::parse(res.body());
+    if (doc.at("id").as_string() != id) throw std::runtime_error("answer for another capsule");
+}
+
+asio::awaitable<void> worker(bench::plan& plan, const tcp::resolver::results_type& endpoints, const where& w,
+                             const std::string& id, bench::samples& s) {
+    std::optional<beast::tcp_stream> stream;
+    beast::flat_buffer buffer;
+    auto req = request_for(w);
     while (plan.next()) {
         auto started = bench::clock::now();
         try {
@@ -67,13 +84,38 @@ asio::awaitable<void> worker(bench::plan& plan, const tcp::resolver::results_typ
             co_await http::async_write(*stream, req, asio::use_awaitable);
             http::response<http::string_body> res;
             co_await http::async_read(*stream, buffer, res, asio::use_awaitable);
-            if (res.result() != http::status::ok) throw std::runtime_error("status " + std::to_string(res.result_int()));
-            auto doc = boost::json::parse(res.body());
-            if (doc.at("id").as_string() != id) throw std::runtime_error("answer for another capsule");
+            check_answer(res, id);
             if (!res.keep_alive()) stream.reset();
             plan.succeeded(s, started);
         } catch (const std::exception& e) {
             stream.reset();
+            plan.failed(s, e.what());
+        }
+    }
+}
+
+void blocking_worker(bench::plan& plan, const tcp::resolver::results_type& endpoints, const where& w,
+                     const std::string& id, bench::samples& s) {
+    asio::io_context ioc(1);
+    std::optional<tcp::socket> socket;
+    beast::flat_buffer buffer;
+    auto req = request_for(w);
+    while (plan.next()) {
+        auto started = bench::clock::now();
+        try {
+            if (!socket) {
+                socket.emplace(ioc);
+                asio::connect(*socket, endpoints);
+                buffer.clear();
+            }
+            http::write(*socket, req);
+            http::response<http::string_body> res;
+            http::read(*socket, buffer, res);
+            check_answer(res, id);
+            if (!res.keep_alive()) socket.reset();
+            plan.succeeded(s, started);
+        } catch (const std::exception& e) {
+            socket.reset();
             plan.failed(s, e.what());
         }
     }
@@ -89,6 +131,17 @@ int main(int argc, char** argv) {
     auto endpoints = tcp::resolver(ioc).resolve(w.host, w.port);
     bench::plan plan(opts);
     std::vector<bench::samples> workers(static_cast<std::size_t>(opts.concurrency));
+    if (opts.mode == "threads") {
+        std::vector<std::thread> threads;
+        plan.start();
+        for (auto& s : workers) threads.emplace_back([&] { blocking_worker(plan, endpoints, w, opts.id, s); });
+        for (auto& t : threads) t.join();
+        return bench::report(plan, workers);
+    }
+    if (!opts.mode.empty() && opts.mode != "coroutines") {
+        std::cerr << "raw_beast: unknown --mode " << opts.mode << "\n";
+        return 2;
+    }
     plan.start();
     for (auto& s : workers) asio::co_spawn(ioc, worker(plan, endpoints, w, opts.id, s), asio::detached);
     ioc.run();
