@@ -163,23 +163,29 @@ WRENN_DECL json::value parse_body(std::string_view body, std::string_view what, 
 }
 
 namespace detail {
-// An answer is parsed into this arena and turned into the SDK's types at
-// once: one stack buffer (more only for big answers) instead of an
+// An answer parsed into an arena of its own and turned into the SDK's types
+// while it lives: one stack buffer (more only for big answers) instead of an
 // allocation per JSON string, object and array, and nothing to free one by
 // one (a third of the SDK's own cost per small request; bench/NOTES.md).
-class json_scratch {
+class parsed_answer {
 public:
-    json::storage_ptr storage() noexcept { return json::storage_ptr(&arena_); }
+    parsed_answer(std::string_view body, std::string_view what)
+        : value(parse_body(body, what, json::storage_ptr(&arena_))) {}
+    parsed_answer(const parsed_answer&) = delete;
+    parsed_answer& operator=(const parsed_answer&) = delete;
 
 private:
     alignas(std::max_align_t) unsigned char buffer_[4096];
-    json::monotonic_resource arena_{buffer_, sizeof buffer_};
+    json::monotonic_resource arena_{buffer_, sizeof buffer_};  // before `value`, which lives in it
+
+public:
+    const json::value value;
 };
 
 template <class T>
 T decode_object(std::string_view body, std::string_view what) {
-    json_scratch scratch;
-    auto v = parse_body(body, what, scratch.storage());
+    parsed_answer answer(body, what);
+    const auto& v = answer.value;
     if (!v.is_object())
         throw protocol_error("unexpected_answer", "The server's answer to " + std::string(what) +
                                                       " is not a JSON object");
@@ -207,8 +213,8 @@ WRENN_DECL capsule_info decode_capsule(std::string_view body) {
 }
 
 WRENN_DECL std::vector<capsule_info> decode_capsule_list(std::string_view body) {
-    detail::json_scratch scratch;
-    return detail::decode_array<capsule_info>(parse_body(body, "list capsules", scratch.storage()), "list capsules");
+    detail::parsed_answer answer(body, "list capsules");
+    return detail::decode_array<capsule_info>(answer.value, "list capsules");
 }
 
 WRENN_DECL template_info decode_template(std::string_view body) {
@@ -216,9 +222,8 @@ WRENN_DECL template_info decode_template(std::string_view body) {
 }
 
 WRENN_DECL std::vector<template_info> decode_template_list(std::string_view body) {
-    detail::json_scratch scratch;
-    return detail::decode_array<template_info>(parse_body(body, "list snapshots", scratch.storage()),
-                                               "list snapshots");
+    detail::parsed_answer answer(body, "list snapshots");
+    return detail::decode_array<template_info>(answer.value, "list snapshots");
 }
 
 WRENN_DECL capsule_metrics decode_metrics(std::string_view body) {
@@ -237,8 +242,8 @@ WRENN_DECL snapshot_result decode_snapshot_created(unsigned status, std::string_
                                                    std::string_view requested_name) {
     snapshot_result r;
     r.name = std::string(requested_name);
-    detail::json_scratch scratch;
-    auto v = parse_body(body, "create snapshot", scratch.storage());
+    detail::parsed_answer answer(body, "create snapshot");
+    const auto& v = answer.value;
     if (!v.is_object())
         throw protocol_error("unexpected_answer", "The server's answer to create snapshot is not a JSON object");
     // 202 (v0.2.0) carries the capsule; 201 (older) the template. Decide by
@@ -254,8 +259,8 @@ WRENN_DECL snapshot_result decode_snapshot_created(unsigned status, std::string_
 }
 
 WRENN_DECL exec_result decode_exec_result(std::string_view body) {
-    detail::json_scratch scratch;
-    auto v = parse_body(body, "exec", scratch.storage());
+    detail::parsed_answer answer(body, "exec");
+    const auto& v = answer.value;
     if (!v.is_object())
         throw protocol_error("unexpected_answer", "The server's answer to exec is not a JSON object");
     using namespace wrenn::detail::js;
@@ -277,31 +282,31 @@ WRENN_DECL exec_result decode_exec_result(std::string_view body) {
 }
 
 WRENN_DECL command_handle decode_command_handle(std::string_view body) {
-    detail::json_scratch scratch;
-    auto v = parse_body(body, "background exec", scratch.storage());
+    detail::parsed_answer answer(body, "background exec");
+    const auto& v = answer.value;
     using namespace wrenn::detail::js;
     return {i32(v, "pid"), str(v, "tag"), str(v, "sandbox_id")};
 }
 
 WRENN_DECL std::vector<process_info> decode_process_list(std::string_view body) {
-    detail::json_scratch scratch;
-    auto v = parse_body(body, "list processes", scratch.storage());
+    detail::parsed_answer answer(body, "list processes");
+    const auto& v = answer.value;
     auto* p = wrenn::detail::js::find(v, "processes");
     if (!p) return {};
     return detail::decode_array<process_info>(*p, "list processes");
 }
 
 WRENN_DECL std::vector<file_entry> decode_file_list(std::string_view body) {
-    detail::json_scratch scratch;
-    auto v = parse_body(body, "list files", scratch.storage());
+    detail::parsed_answer answer(body, "list files");
+    const auto& v = answer.value;
     auto* e = wrenn::detail::js::find(v, "entries");
     if (!e || e->is_null()) return {};
     return detail::decode_array<file_entry>(*e, "list files");
 }
 
 WRENN_DECL file_entry decode_make_dir(std::string_view body) {
-    detail::json_scratch scratch;
-    auto v = parse_body(body, "make directory", scratch.storage());
+    detail::parsed_answer answer(body, "make directory");
+    const auto& v = answer.value;
     auto* e = wrenn::detail::js::find(v, "entry");
     if (!e || !e->is_object())
         throw protocol_error("unexpected_answer", "The server's answer to make directory has no entry");
