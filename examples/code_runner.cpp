@@ -64,8 +64,8 @@ int main(int argc, char** argv) {
     asio::io_context ioc;
     int status = 1;
     try {
-        wrenn::client client(ioc.get_executor());
-        asio::co_spawn(ioc, plot(client, argc > 1 ? argv[1] : "code_runner_plot.png"),
+        wrenn::client client(ioc);
+        asio::co_spawn(client.get_executor(), plot(client, argc > 1 ? argv[1] : "code_runner_plot.png"),
                        [&](std::exception_ptr e, int rc) {
                            status = rc;
                            if (e) try {

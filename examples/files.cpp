@@ -75,8 +75,8 @@ int main() {
     asio::io_context ioc;
     int status = 1;
     try {
-        wrenn::client client(ioc.get_executor());
-        asio::co_spawn(ioc, copy_round_trip(client), [&](std::exception_ptr e, int rc) {
+        wrenn::client client(ioc);
+        asio::co_spawn(client.get_executor(), copy_round_trip(client), [&](std::exception_ptr e, int rc) {
             status = rc;
             if (e) try { std::rethrow_exception(e); } catch (const std::exception& ex) { std::cerr << ex.what() << "\n"; status = 1; }
         });

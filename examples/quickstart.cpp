@@ -21,8 +21,8 @@ int main() {
     asio::io_context ioc;
     int status = 0;
     try {
-        wrenn::client client(ioc.get_executor());
-        asio::co_spawn(ioc, quickstart(client), [&](std::exception_ptr e) {
+        wrenn::client client(ioc);
+        asio::co_spawn(client.get_executor(), quickstart(client), [&](std::exception_ptr e) {
             if (!e) return;
             try {
                 std::rethrow_exception(e);

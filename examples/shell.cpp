@@ -213,9 +213,9 @@ int main(int argc, char** argv) {
     asio::io_context io;  // one thread: the loops never run at the same time
     int status = 1;
     try {
-        wrenn::client client(io.get_executor());
+        wrenn::client client(io);
         std::string capsule_id = argc > 1 ? argv[1] : "";
-        asio::co_spawn(io, shell(client, capsule_id), [&](std::exception_ptr e, int code) {
+        asio::co_spawn(client.get_executor(), shell(client, capsule_id), [&](std::exception_ptr e, int code) {
             if (!e) {
                 status = code;
                 return;

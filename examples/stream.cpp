@@ -51,8 +51,8 @@ int main() {
     asio::io_context ioc;
     int status = 1;
     try {
-        wrenn::client client(ioc.get_executor());
-        asio::co_spawn(ioc, build(client), [&](std::exception_ptr e, int code) {
+        wrenn::client client(ioc);
+        asio::co_spawn(client.get_executor(), build(client), [&](std::exception_ptr e, int code) {
             status = code;
             if (!e) return;
             try {

@@ -17,6 +17,10 @@
 #include <string_view>
 #include <vector>
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace wrenn {
 
 namespace detail {
@@ -33,6 +37,11 @@ public:
     // Resolves `cfg` (explicit > environment > default); throws config_error
     // before any I/O when no API key can be found.
     explicit client(executor_type ex, config cfg = {});
+    // The same on `ctx`'s executor. Not a template: the conversion of an
+    // io_context executor to any_io_executor is compiled in the library,
+    // not in every file that makes a client (a quarter of the cost of
+    // compiling <boost/asio.hpp>).
+    explicit client(boost::asio::io_context& ctx, config cfg = {});
 
     executor_type get_executor() const;
     const config& settings() const;  // the resolved configuration

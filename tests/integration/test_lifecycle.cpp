@@ -7,6 +7,8 @@
 #include <wrenn/wrenn.hpp>
 #include <wrenn/protocol/answers.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -340,4 +342,22 @@ TEST_CASE("with_capsule destroys the capsule also when the body throws", "[lifec
             CHECK(v13.status == capsule_state::stopped);
         }
     });
+}
+
+TEST_CASE("a client made from an io_context runs on that context", "[lifecycle]") {
+    local_server srv;
+    asio::io_context ioc;
+    wrenn::client c(ioc, srv.config());
+    CHECK(c.get_executor() == asio::any_io_executor(ioc.get_executor()));
+    std::optional<std::size_t> listed_count;
+    std::exception_ptr failure;
+    asio::co_spawn(
+        c.get_executor(), [](wrenn::client c) -> asio::awaitable<std::size_t> { co_return (co_await c.capsules().list()).size(); }(c),
+        [&](std::exception_ptr e, std::size_t n) {
+            failure = e;
+            if (!e) listed_count = n;
+        });
+    ioc.run();  // returns once the request is done: nothing of the client keeps it busy
+    if (failure) std::rethrow_exception(failure);
+    CHECK(listed_count == 0u);
 }

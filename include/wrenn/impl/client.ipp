@@ -5,6 +5,7 @@
 #include <wrenn/error.hpp>
 #include <wrenn/protocol/answers.hpp>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
 
@@ -99,6 +100,8 @@ inline void append_query(std::string& target, std::string_view key, std::string_
 // ---- client ----
 WRENN_DECL client::client(executor_type ex, config cfg)
     : impl_(std::make_shared<detail::client_impl>(std::move(ex), resolve(std::move(cfg)))) {}
+
+WRENN_DECL client::client(boost::asio::io_context& ctx, config cfg) : client(ctx.get_executor(), std::move(cfg)) {}
 
 WRENN_DECL client::executor_type client::get_executor() const { return impl_->executor; }
 WRENN_DECL const config& client::settings() const { return impl_->cfg; }
