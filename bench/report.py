@@ -250,7 +250,9 @@ def files(r, rows, meta):
           "afterwards. SDK: `files.upload_stream(remote, local_path)` / `files.download_stream(remote, "
           "local_path)`, one thread; curl: `-F path=... -F file=@...` (no `Expect: 100-continue`) / "
           "`--data-binary '{\"path\":...}' -o FILE`. Times are in-process (curl's `time_total`); peak RSS is "
-          "VmHWM of the SDK process and ru_maxrss of the curl child.")
+          "VmHWM of the SDK process and ru_maxrss of the curl child. The two clients swap places every "
+          "round (the one that goes first after an upload is slower, whoever it is), and an unmeasured read "
+          "precedes the downloads.")
     r.out()
     labels = {
         "wrenn-upload": ("upload", "wrenn-cpp `files.upload_stream`"),
