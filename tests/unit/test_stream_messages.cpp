@@ -111,6 +111,18 @@ TEST_CASE("exec stream server messages", "[stream]") {
     CHECK_FALSE(parse_stream_message(R"({"type":"ping"})"));
 }
 
+TEST_CASE("a message larger than the parse arena's stack buffer is read whole", "[stream]") {
+    std::string data(200000, 'x');
+    data[0] = 'a';
+    data.back() = 'z';
+    auto e = parse_stream_message(R"({"type":"stdout","data":")" + data + R"("})");
+    REQUIRE(e);
+    CHECK(e->is_stdout());
+    CHECK(e->data == data);
+    // and the next small one after it is unaffected
+    CHECK(parse_stream_message(R"({"type":"stderr","data":"ok"})")->data == "ok");
+}
+
 TEST_CASE("malformed server messages are protocol errors naming the text", "[stream]") {
     for (std::string bad : {"", "not json", "[1,2]", "\"start\"", "{}", R"({"type":5})", R"({"data":"x"})",
                             "{\"type\":\"stdout\"", "42"}) {

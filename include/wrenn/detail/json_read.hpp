@@ -35,7 +35,8 @@ inline std::optional<std::string> opt_str(const json::value& v, std::string_view
 }
 
 inline std::string str(const json::value& v, std::string_view key) {
-    return opt_str(v, key).value_or(std::string{});
+    auto* f = find(v, key);  // not through opt_str: no optional to copy out of, per field
+    return f && f->is_string() ? std::string(f->get_string()) : std::string();
 }
 
 // A JSON number as int64; nullopt when not a number or out of range (never wrapped).

@@ -34,6 +34,9 @@ WRENN_DECL boost::asio::awaitable<std::shared_ptr<ws_connection>> open_websocket
 // transport_error (reset, TLS failure). Cancellable: a cancelled receive
 // loses no message and leaves the connection usable.
 WRENN_DECL boost::asio::awaitable<std::optional<std::string>> ws_receive(std::shared_ptr<ws_connection> c);
+// The next message if the reader already has it, without suspending; nullopt
+// otherwise (also once the connection has ended: ws_receive says how).
+WRENN_DECL std::optional<std::string> ws_try_receive(ws_connection& c);
 
 // Sends one text message, after any message sent before it.
 WRENN_DECL boost::asio::awaitable<void> ws_send(std::shared_ptr<ws_connection> c, std::string text);

@@ -4,8 +4,8 @@
 #include <wrenn/protocol/base64.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/detail/json_read.hpp>
+#include <wrenn/detail/parsed_json.hpp>
 
-#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value_to.hpp>
 
@@ -153,33 +153,28 @@ WRENN_DECL void throw_http_error(unsigned status, std::string_view body,
     std::rethrow_exception(make_http_error(status, body, retry_after, ctx));
 }
 
+namespace detail {
+[[noreturn]] inline void throw_invalid_json(std::string_view what, const json::error_code& ec) {
+    throw protocol_error("invalid_json",
+                         "The server's answer to " + std::string(what) + " is not valid JSON (" + ec.message() + ")");
+}
+} // namespace detail
+
 WRENN_DECL json::value parse_body(std::string_view body, std::string_view what, json::storage_ptr storage) {
     json::error_code ec;
     auto v = json::parse(body, ec, std::move(storage));  // trailing whitespace (the '\n') is allowed
-    if (ec)
-        throw protocol_error("invalid_json", "The server's answer to " + std::string(what) +
-                                                 " is not valid JSON (" + ec.message() + ")");
+    if (ec) detail::throw_invalid_json(what, ec);
     return v;
 }
 
 namespace detail {
 // An answer parsed into an arena of its own and turned into the SDK's types
-// while it lives: one stack buffer (more only for big answers) instead of an
-// allocation per JSON string, object and array, and nothing to free one by
-// one (a third of the SDK's own cost per small request; bench/NOTES.md).
-class parsed_answer {
+// while it lives.
+class parsed_answer : public wrenn::detail::parsed_json {
 public:
-    parsed_answer(std::string_view body, std::string_view what)
-        : value(parse_body(body, what, json::storage_ptr(&arena_))) {}
-    parsed_answer(const parsed_answer&) = delete;
-    parsed_answer& operator=(const parsed_answer&) = delete;
-
-private:
-    alignas(std::max_align_t) unsigned char buffer_[4096];
-    json::monotonic_resource arena_{buffer_, sizeof buffer_};  // before `value`, which lives in it
-
-public:
-    const json::value value;
+    parsed_answer(std::string_view body, std::string_view what) : parsed_json(body) {
+        if (error) throw_invalid_json(what, error);
+    }
 };
 
 template <class T>

@@ -38,17 +38,20 @@ inline boost::asio::awaitable<std::optional<stream_event>> next_stream_event(
             co_return ev;
         }
         if (s->finished) co_return std::nullopt;
-        std::optional<std::string> msg;
-        try {
-            msg = co_await ws_receive(s->conn);
-        } catch (const boost::system::system_error& e) {
-            // cancelled: stop following the process, politely
-            s->finish(e.code() == boost::asio::error::operation_aborted ? protocol::stream_stop_message()
-                                                                       : std::string());
-            throw;
-        } catch (...) {
-            s->finish();
-            throw;
+        // A message the reader already has costs no suspension and no coroutine frame.
+        auto msg = ws_try_receive(*s->conn);
+        if (!msg) {
+            try {
+                msg = co_await ws_receive(s->conn);
+            } catch (const boost::system::system_error& e) {
+                // cancelled: stop following the process, politely
+                s->finish(e.code() == boost::asio::error::operation_aborted ? protocol::stream_stop_message()
+                                                                           : std::string());
+                throw;
+            } catch (...) {
+                s->finish();
+                throw;
+            }
         }
         if (!msg) {
             if (s->finished) co_return std::nullopt;  // closed here (close() or the stream destroyed)

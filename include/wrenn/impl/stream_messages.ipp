@@ -1,6 +1,7 @@
 #pragma once
 
 #include <wrenn/detail/json_read.hpp>
+#include <wrenn/detail/parsed_json.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/protocol/base64.hpp>
 #include <wrenn/protocol/stream_messages.hpp>
@@ -22,20 +23,18 @@ inline json::array to_json_array(const std::vector<std::string>& v) {
     return a;
 }
 
-// A JSON object with a string "type", or protocol_error naming the endpoint.
-inline json::value parse_message(std::string_view text, const char* what, std::string& type) {
-    json::error_code ec;
-    auto v = json::parse(text, ec);
-    auto excerpt = std::string(text.substr(0, 120));
-    if (ec || !v.is_object())
+// The "type" of a message, which must be a JSON object with a string "type";
+// otherwise protocol_error naming the endpoint and quoting the message.
+inline std::string_view message_type(const wrenn::detail::parsed_json& m, std::string_view text, const char* what) {
+    auto excerpt = [&] { return std::string(text.substr(0, 120)); };
+    if (m.error || !m.value.is_object())
         throw protocol_error("invalid_message", std::string("The server sent a ") + what +
-                                                    " message that is not a JSON object: '" + excerpt + "'");
-    auto* t = wrenn::detail::js::find(v, "type");
+                                                    " message that is not a JSON object: '" + excerpt() + "'");
+    auto* t = wrenn::detail::js::find(m.value, "type");
     if (!t || !t->is_string())
         throw protocol_error("invalid_message",
-                             std::string("The server sent a ") + what + " message without a type: '" + excerpt + "'");
-    type = std::string(t->get_string());
-    return v;
+                             std::string("The server sent a ") + what + " message without a type: '" + excerpt() + "'");
+    return t->get_string();
 }
 
 inline int int_field(const json::value& v, std::string_view key, int fallback) {
@@ -91,8 +90,9 @@ WRENN_DECL std::string exec_stream_start_message(const stream_command& c) {
 WRENN_DECL std::string stream_stop_message() { return R"({"type":"stop"})"; }
 
 WRENN_DECL std::optional<stream_event> parse_stream_message(std::string_view text) {
-    std::string type;
-    auto v = detail::parse_message(text, "process stream", type);
+    wrenn::detail::parsed_json m(text);
+    auto type = detail::message_type(m, text, "process stream");
+    const auto& v = m.value;
     stream_event e;
     if (type == "start") {
         e.kind = stream_event_kind::start;
@@ -142,8 +142,9 @@ WRENN_DECL std::string pty_resize_message(unsigned cols, unsigned rows) {
 WRENN_DECL std::string pty_kill_message() { return R"({"type":"kill"})"; }
 
 WRENN_DECL std::optional<pty_event> parse_pty_message(std::string_view text) {
-    std::string type;
-    auto v = detail::parse_message(text, "terminal", type);
+    wrenn::detail::parsed_json m(text);
+    auto type = detail::message_type(m, text, "terminal");
+    const auto& v = m.value;
     pty_event e;
     if (type == "started") {
         e.kind = pty_event_kind::started;

@@ -278,25 +278,25 @@ WRENN_DECL asio::awaitable<std::shared_ptr<ws_connection>> open_websocket(std::s
     co_return co_await ws_impl::handshake(t, std::move(*c->plain), std::move(target), std::move(operation), deadline);
 }
 
+WRENN_DECL std::optional<std::string> ws_try_receive(ws_connection& c) {
+    std::optional<std::string> message;
+    if (!c.ended) {
+        c.inbox.try_receive([&](boost::system::error_code e, std::string t) {
+            if (e) c.ended = e;
+            else message.emplace(std::move(t));
+        });
+    }
+    return message;
+}
+
 WRENN_DECL asio::awaitable<std::optional<std::string>> ws_receive(std::shared_ptr<ws_connection> c) {
+    if (auto message = ws_try_receive(*c)) co_return message;
     if (!c->ended) {
-        // a message already read ahead is taken without suspending
-        boost::system::error_code ec;
-        std::string text;
-        if (!c->inbox.try_receive([&](boost::system::error_code e, std::string t) {
-                ec = e;
-                text = std::move(t);
-            })) {
-            auto [e, t] = co_await c->inbox.async_receive(asio::as_tuple(asio::use_awaitable));
-            ec = e;
-            text = std::move(t);
-            if (ec) {
-                auto cs = co_await asio::this_coro::cancellation_state;
-                if (cs.cancelled() != asio::cancellation_type::none)
-                    throw boost::system::system_error(asio::error::operation_aborted);
-            }
-        }
+        auto [ec, text] = co_await c->inbox.async_receive(asio::as_tuple(asio::use_awaitable));
         if (!ec) co_return std::move(text);
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none)
+            throw boost::system::system_error(asio::error::operation_aborted);
         c->ended = ec;
     }
     if (ws_impl::is_clean_end(*c->ended)) co_return std::nullopt;
