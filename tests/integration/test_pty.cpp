@@ -4,7 +4,11 @@
 
 #include <wrenn/wrenn.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -210,4 +214,50 @@ TEST_CASE("pty: the blocking API", "[pty][sync]") {
     }
     CHECK(screen.find("sync-42") != std::string::npos);
     CHECK(code == 3);
+}
+
+namespace {
+asio::awaitable<void> next_then_signal(wrenn::pty_session& term, std::optional<wrenn::pty_event>& got, bool& waiting,
+                                       asio::steady_timer& done) {
+    waiting = true;
+    got = co_await term.next();
+    done.cancel();
+}
+} // namespace
+
+TEST_CASE("pty: a second next() while one waits is a usage_error, and the first one still gets the output", "[pty]") {
+    local_server srv;
+    wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
+        auto cap = co_await capsule::create(c, {.wait = true});
+        auto ex = co_await asio::this_coro::executor;
+        auto term = co_await cap.pty({.cmd = "/bin/cat"});  // prints nothing until typed at
+        auto first = co_await term.next();
+        REQUIRE(first);
+        CHECK(first->is_started());
+        std::optional<wrenn::pty_event> got;
+        bool waiting = false;
+        asio::steady_timer done(ex, 15s);  // cancelled by the first reader once it has its event
+        asio::co_spawn(ex, next_then_signal(term, got, waiting, done), asio::detached);
+        for (int i = 0; i < 1000 && !waiting; ++i) co_await asio::post(ex, asio::use_awaitable);  // let it start
+        REQUIRE(waiting);
+        std::string code, message;
+        try {
+            (void)co_await term.next();
+        } catch (const wrenn::usage_error& e) {
+            code = e.code();
+            message = e.what();
+        }
+        CHECK(code == "concurrent_receive");
+        CHECK(message.find("one at a time") != std::string::npos);
+        CHECK_FALSE(term.done());
+        co_await term.write("both-fine\n");
+        co_await done.async_wait(asio::as_tuple(asio::use_awaitable));
+        REQUIRE(got);
+        CHECK(got->is_output());
+        std::string screen = got->data;
+        bool seen = co_await read_until(term, "both-fine\r\nboth-fine", screen);  // echo, then cat
+        CHECK(seen);
+        co_await term.kill();
+        co_await cap.destroy();
+    });
 }

@@ -48,6 +48,8 @@ inline boost::asio::awaitable<std::optional<stream_event>> next_stream_event(
                 s->finish(e.code() == boost::asio::error::operation_aborted ? protocol::stream_stop_message()
                                                                            : std::string());
                 throw;
+            } catch (const usage_error&) {
+                throw;  // another next() is waiting: that one goes on
             } catch (...) {
                 s->finish();
                 throw;

@@ -54,6 +54,8 @@ inline boost::asio::awaitable<std::optional<pty_event>> next_pty_event(std::shar
         } catch (const boost::system::system_error& e) {
             if (e.code() != boost::asio::error::operation_aborted) s->finish();
             throw;  // cancelled: the session stays usable
+        } catch (const usage_error&) {
+            throw;  // another next() is waiting: that one goes on
         } catch (...) {
             s->finish();
             throw;

@@ -5,25 +5,92 @@
 #include <wrenn/impl/http_transport.ipp>
 #include <wrenn/protocol/answers.hpp>
 
+#include <boost/asio/append.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
+
+#include <array>
+#include <cstddef>
+#include <new>
+#include <utility>
 
 namespace wrenn::detail {
 
 namespace websocket = beast::websocket;
 
-class ws_connection {
+namespace ws_impl {
+
+inline bool is_clean_end(const boost::system::error_code& ec) {
+    return ec == websocket::error::closed || ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+           ec == asio::error::operation_aborted;
+}
+
+inline std::exception_ptr lost_error(const std::string& operation, std::chrono::milliseconds idle,
+                                     const boost::system::error_code& ec) {
+    if (ec == beast::error::timeout)
+        return std::make_exception_ptr(timeout_error(
+            "idle_timeout", operation + ": no data from the server for " + describe_ms(idle) +
+                                ", not even an answer to a ping (idle timeout); the connection is considered lost"));
+    return std::make_exception_ptr(
+        transport_error("connection_lost", operation + ": the connection was lost: " + ec.message()));
+}
+
+} // namespace ws_impl
+
+class ws_connection : public std::enable_shared_from_this<ws_connection> {
 public:
-    using inbox_type = asio::experimental::channel<void(boost::system::error_code, std::string)>;
+    // ws_receive's result: the message, nullopt at a clean end, or the error.
+    using receive_signature = void(std::exception_ptr, std::optional<std::string>);
+
+    // A consumer waiting for a message: its completion handler, type-erased,
+    // kept in the connection's own storage when it fits (ws_receive's does),
+    // so that waiting allocates nothing.
+    struct receiver_base {
+        // Destroys this, then resumes the consumer: right here if it runs on
+        // `ex` (the reader's executor), else through its own executor.
+        virtual void complete(std::exception_ptr e, std::optional<std::string> m, const asio::any_io_executor& ex) = 0;
+        virtual void discard() noexcept = 0;  // destroys this without resuming
+
+    protected:
+        ~receiver_base() = default;
+    };
+    template <class Handler>
+    struct receiver_of final : receiver_base {
+        // in_space: the flag that marks the connection's storage as taken; null on the heap
+        receiver_of(Handler h, bool* in_space) : handler(std::move(h)), in_space(in_space) {}
+        void complete(std::exception_ptr e, std::optional<std::string> m, const asio::any_io_executor& ex) override {
+            Handler h(std::move(handler));
+            discard();
+            asio::get_associated_cancellation_slot(h).clear();
+            auto target = asio::get_associated_executor(h, ex);
+            // on ex already: what dispatch would do, minus two type-erased executor calls
+            if (target == ex) std::move(h)(std::move(e), std::move(m));
+            else asio::dispatch(target, asio::append(std::move(h), std::move(e), std::move(m)));
+        }
+        void discard() noexcept override {
+            bool* flag = in_space;
+            this->~receiver_of();
+            if (flag) *flag = false;
+            else ::operator delete(static_cast<void*>(this));
+        }
+        Handler handler;
+        bool* in_space;
+    };
+    struct receiver_discard {
+        void operator()(receiver_base* r) const noexcept { r->discard(); }
+    };
+    using receiver_type = std::unique_ptr<receiver_base, receiver_discard>;
+    static constexpr std::size_t inbox_capacity = 16;
 
     ws_connection(asio::any_io_executor ex, std::string operation, std::chrono::milliseconds idle)
-        : executor(ex), inbox(ex, 16), write_gate(ex, clock::time_point::max()), keepalive(ex),
-          operation(std::move(operation)), idle(idle) {}
+        : executor(ex), room(ex, clock::time_point::max()), write_gate(ex, clock::time_point::max()),
+          keepalive(ex), operation(std::move(operation)), idle(idle) {}
     virtual ~ws_connection() = default;
 
     // One text frame; a Beast error code, never an exception.
@@ -33,8 +100,117 @@ public:
     virtual void close_socket() = 0;
     virtual bool is_open() const = 0;  // false once Beast has begun closing or failing it
 
+    // The inbox: messages the reader has read ahead, then how reading ended.
+    // Not a channel: a consumer that is already waiting is resumed straight
+    // from the reader (dispatch), which saves a trip through the scheduler
+    // per message when the consumer keeps up.
+    bool inbox_empty() const { return inbox_size == 0; }
+    bool inbox_full() const { return inbox_size == inbox_capacity; }
+    void inbox_push(std::string text) { inbox[(inbox_head + inbox_size++) % inbox_capacity] = std::move(text); }
+    std::string inbox_pop() {
+        std::string text = std::move(inbox[inbox_head]);
+        inbox_head = (inbox_head + 1) % inbox_capacity;
+        --inbox_size;
+        // wake a reader waiting for room once half the inbox is free, not per message
+        if (consumer_paused && inbox_size <= inbox_capacity / 2) room.cancel();
+        return text;
+    }
+
+    // The reader's side: a message (or, with ec, the end) goes to the waiting
+    // consumer, resumed right here when it runs on this thread, or into the inbox.
+    void deliver(boost::system::error_code ec, std::string text) {
+        if (!receiver) {
+            if (ec) read_end = ec;
+            else inbox_push(std::move(text));
+        } else if (!ec) {
+            receiver.release()->complete(nullptr, std::move(text), executor);
+        } else {
+            ended = ec;
+            receiver.release()->complete(end_error(ec), std::nullopt, executor);
+        }
+    }
+
+    // A message read ahead, or nullopt (then `ended` says whether reading has ended).
+    std::optional<std::string> try_take() {
+        if (ended) return std::nullopt;
+        if (!inbox_empty()) return inbox_pop();
+        if (read_end) ended = read_end;
+        return std::nullopt;
+    }
+
+    // ws_receive's initiation: completes at once (posted) when a message or
+    // the end is known, else waits for the reader's next delivery. A
+    // cancelled wait completes with operation_aborted and loses no message.
+    template <class Handler>
+    void start_receive(Handler handler) {
+        std::exception_ptr e;
+        std::optional<std::string> m = try_take();
+        if (!m) {
+            if (ended)
+                e = end_error(*ended);
+            else if (receiver)
+                e = std::make_exception_ptr(usage_error(
+                    "concurrent_receive", operation + ": another coroutine is already waiting for this "
+                                                      "connection's next message; receive from one at a time"));
+            else
+                return wait_for_delivery(std::move(handler));
+        }
+        asio::post(executor, asio::append(std::move(handler), std::move(e), std::move(m)));
+    }
+
+    template <class Handler>
+    void wait_for_delivery(Handler handler) {
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        if (slot.is_connected())
+            slot.assign([weak = weak_from_this()](asio::cancellation_type) {
+                auto c = weak.lock();
+                if (!c || !c->receiver) return;
+                // later, as complete() clears the slot whose handler this lambda is
+                c->complete_later(std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted)));
+            });
+        constexpr bool fits = sizeof(receiver_of<Handler>) <= receiver_space_size &&
+                              alignof(receiver_of<Handler>) <= alignof(std::max_align_t);
+        // (taken while a cancelled wait's completion is still on its way)
+        bool in_space = fits && !receiver_space_taken;
+        void* where = in_space ? static_cast<void*>(receiver_space) : ::operator new(sizeof(receiver_of<Handler>));
+        receiver.reset(new (where) receiver_of<Handler>(std::move(handler), in_space ? &receiver_space_taken : nullptr));
+        receiver_space_taken = receiver_space_taken || in_space;
+    }
+
+    // ws_close: the messages not yet taken are dropped and receiving ends cleanly.
+    void close_inbox() {
+        inbox_closed = true;
+        for (auto& m : inbox) m = std::string();
+        inbox_size = 0;
+        read_end = asio::error::operation_aborted;
+        room.cancel();
+        if (receiver) {
+            ended = read_end;
+            complete_later(nullptr);
+        }
+    }
+
+    // Completes the waiting consumer outside the current call.
+    void complete_later(std::exception_ptr e) {
+        asio::post(executor, [self = shared_from_this(), waiting = std::move(receiver), e]() mutable {
+            waiting.release()->complete(std::move(e), std::nullopt, self->executor);
+        });
+    }
+
+    std::exception_ptr end_error(const boost::system::error_code& ec) const {
+        return ws_impl::is_clean_end(ec) ? nullptr : ws_impl::lost_error(operation, idle, ec);
+    }
+
     asio::any_io_executor executor;
-    inbox_type inbox;                 // messages read ahead by the reader; its end last
+    std::array<std::string, inbox_capacity> inbox;
+    std::size_t inbox_head = 0, inbox_size = 0;
+    std::optional<boost::system::error_code> read_end;  // after the inbox's messages
+    bool inbox_closed = false;        // ws_close: nothing more is delivered
+    static constexpr std::size_t receiver_space_size = 64;
+    alignas(std::max_align_t) unsigned char receiver_space[receiver_space_size];
+    bool receiver_space_taken = false;
+    receiver_type receiver;           // the consumer waiting for a message (only if the inbox is empty)
+    asio::steady_timer room;          // never expires; cancelled to wake the reader when the inbox has room
     asio::steady_timer write_gate;    // never expires; cancelled to wake waiting writers
     asio::steady_timer keepalive;     // the idle check's tick (see keepalive_loop)
     bool writing = false;             // a frame (text, ping or close) is being written
@@ -85,62 +261,67 @@ public:
 
     // Reads every message into the inbox until the connection ends; owns the
     // connection meanwhile. Backpressure: it waits while the inbox is full.
-    static asio::awaitable<void> read_loop(std::shared_ptr<ws_stream> self) {
-        co_await self->read_messages();
-        self->reading_ended = true;
-        self->keepalive.cancel();
-    }
-
-    asio::awaitable<void> read_messages() {
-        beast::flat_buffer buf;
-        for (;;) {
-            // read_some rather than read: each piece of a long message counts as progress
-            boost::system::error_code ec;
-            std::string text;
-            for (;;) {
-                auto [e, n] =
-                    co_await ws.async_read_some(buf, ws.read_size_hint(buf), asio::as_tuple(asio::use_awaitable));
-                ++progress;
-                if (e) {
-                    ec = idle_expired ? boost::system::error_code(beast::error::timeout) : e;
-                    break;
-                }
-                if (ws.is_message_done()) {
-                    text = beast::buffers_to_string(buf.data());
-                    buf.consume(buf.size());
-                    break;
-                }
-            }
-            if (!inbox.try_send(ec, std::move(text))) {  // (moves only on success)
-                // The consumer is behind. No read runs meanwhile, so no pong
-                // could be seen: the idle check must not blame the server for
-                // our consumer's pace.
-                consumer_paused = true;
-                auto [sent] =
-                    co_await inbox.async_send(ec, std::move(text), asio::as_tuple(asio::use_awaitable));
-                consumer_paused = false;
-                if (sent) co_return;
-            }
-            if (ec) co_return;
-        }
-    }
+    // The reader: reads every message into the inbox, or straight to a
+    // waiting consumer, until the connection ends; owns the connection
+    // meanwhile. Completion handlers rather than a coroutine: no coroutine
+    // frame per read. Backpressure: no read while the inbox is full.
+    static void start_reading(std::shared_ptr<ws_stream> self) { self->read_some(std::move(self)); }
 
     websocket::stream<Next> ws;
+
+private:
+    void read_some(std::shared_ptr<ws_stream> self) {
+        // read_some rather than read: each piece of a long message counts as progress
+        ws.async_read_some(read_buffer, ws.read_size_hint(read_buffer),
+                           [self = std::move(self)](boost::system::error_code e, std::size_t) mutable {
+                               self->on_read(std::move(self), e);
+                           });
+    }
+
+    void on_read(std::shared_ptr<ws_stream> self, boost::system::error_code e) {
+        ++progress;
+        if (e) {
+            if (!inbox_closed) deliver(idle_expired ? boost::system::error_code(beast::error::timeout) : e, {});
+            return stop_reading();
+        }
+        if (!ws.is_message_done()) return read_some(std::move(self));
+        std::string text = beast::buffers_to_string(read_buffer.data());
+        read_buffer.consume(read_buffer.size());
+        if (inbox_closed) return stop_reading();
+        if (inbox_full()) {
+            held = std::move(text);
+            return wait_for_room(std::move(self));
+        }
+        deliver({}, std::move(text));
+        read_some(std::move(self));
+    }
+
+    // The consumer is behind. No read runs meanwhile, so no pong could be
+    // seen: the idle check must not blame the server for our consumer's pace.
+    void wait_for_room(std::shared_ptr<ws_stream> self) {
+        consumer_paused = true;
+        room.async_wait([self = std::move(self)](boost::system::error_code) mutable {
+            self->consumer_paused = false;
+            if (self->inbox_closed) return self->stop_reading();
+            if (self->inbox_full()) return self->wait_for_room(std::move(self));
+            self->deliver({}, std::move(self->held));
+            self->read_some(std::move(self));
+        });
+    }
+
+    void stop_reading() {
+        reading_ended = true;
+        keepalive.cancel();
+    }
+
+    beast::flat_buffer read_buffer;
+    std::string held;  // the message read while the inbox was full
 };
 
 namespace ws_impl {
 
-inline bool is_clean_end(const boost::system::error_code& ec) {
-    return ec == websocket::error::closed || ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
-           ec == asio::error::operation_aborted || ec == asio::experimental::error::channel_closed;
-}
-
 [[noreturn]] inline void throw_for(const ws_connection& c, const boost::system::error_code& ec) {
-    if (ec == beast::error::timeout)
-        throw timeout_error("idle_timeout", c.operation + ": no data from the server for " + describe_ms(c.idle) +
-                                                ", not even an answer to a ping (idle timeout); "
-                                                "the connection is considered lost");
-    throw transport_error("connection_lost", c.operation + ": the connection was lost: " + ec.message());
+    std::rethrow_exception(lost_error(c.operation, c.idle, ec));
 }
 
 inline asio::awaitable<void> acquire_write(ws_connection& c) {
@@ -261,7 +442,7 @@ asio::awaitable<std::shared_ptr<ws_connection>> handshake(std::shared_ptr<http_t
     // second for the peer's close frame, as close_task does.
     to.handshake_timeout = std::chrono::seconds(1);
     ws.set_option(to);
-    asio::co_spawn(conn->executor, ws_stream<Next>::read_loop(conn), asio::detached);
+    ws_stream<Next>::start_reading(conn);
     if (conn->idle.count() > 0) asio::co_spawn(conn->executor, keepalive_loop(conn), asio::detached);
     co_return conn;
 }
@@ -278,29 +459,13 @@ WRENN_DECL asio::awaitable<std::shared_ptr<ws_connection>> open_websocket(std::s
     co_return co_await ws_impl::handshake(t, std::move(*c->plain), std::move(target), std::move(operation), deadline);
 }
 
-WRENN_DECL std::optional<std::string> ws_try_receive(ws_connection& c) {
-    std::optional<std::string> message;
-    if (!c.ended) {
-        c.inbox.try_receive([&](boost::system::error_code e, std::string t) {
-            if (e) c.ended = e;
-            else message.emplace(std::move(t));
-        });
-    }
-    return message;
-}
+WRENN_DECL std::optional<std::string> ws_try_receive(ws_connection& c) { return c.try_take(); }
 
 WRENN_DECL asio::awaitable<std::optional<std::string>> ws_receive(std::shared_ptr<ws_connection> c) {
-    if (auto message = ws_try_receive(*c)) co_return message;
-    if (!c->ended) {
-        auto [ec, text] = co_await c->inbox.async_receive(asio::as_tuple(asio::use_awaitable));
-        if (!ec) co_return std::move(text);
-        auto cs = co_await asio::this_coro::cancellation_state;
-        if (cs.cancelled() != asio::cancellation_type::none)
-            throw boost::system::system_error(asio::error::operation_aborted);
-        c->ended = ec;
-    }
-    if (ws_impl::is_clean_end(*c->ended)) co_return std::nullopt;
-    ws_impl::throw_for(*c, *c->ended);
+    // An asynchronous operation rather than a coroutine: one frame less per message.
+    return asio::async_initiate<const asio::use_awaitable_t<>&, ws_connection::receive_signature>(
+        [](auto handler, std::shared_ptr<ws_connection> conn) { conn->start_receive(std::move(handler)); },
+        asio::use_awaitable, std::move(c));
 }
 
 WRENN_DECL asio::awaitable<void> ws_send(std::shared_ptr<ws_connection> c, std::string text) {
@@ -315,14 +480,14 @@ WRENN_DECL asio::awaitable<void> ws_send(std::shared_ptr<ws_connection> c, std::
 WRENN_DECL void ws_close(const std::shared_ptr<ws_connection>& c, std::string last_message) {
     if (!c || c->closing) return;
     c->closing = true;
-    c->inbox.close();
+    c->close_inbox();
     asio::co_spawn(c->executor, ws_impl::close_task(c, std::move(last_message)), asio::detached);
 }
 
 WRENN_DECL asio::awaitable<void> ws_close_wait(std::shared_ptr<ws_connection> c, std::string last_message) {
     if (!c || c->closing) co_return;
     c->closing = true;
-    c->inbox.close();
+    c->close_inbox();
     co_await ws_impl::close_task(c, std::move(last_message));
 }
 
