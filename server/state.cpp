@@ -146,10 +146,10 @@ void thaw(capsule& c) {
 
 asio::awaitable<void> kill_all(capsule& c) {
     for (int pass = 0; pass < 3; ++pass) {
-        // The processes we started go first: killed before the capsule's init,
-        // each reports -1. Once init is gone the rest of its pid namespace is
-        // killed by the kernel, and an nsenter that was still joining it exits
-        // 1 on its own (fork into a dead namespace fails), a wrong exit code.
+        // The processes we started go first, so that each reports -1. Killed
+        // after the capsule's init, a PTY that had just started once reported
+        // 1 (CI, 2026-12-03): its nsenter, still joining the dying pid
+        // namespace, exited by itself before its SIGKILL came.
         for (auto& [pid, e] : c.procs) ::kill(pid, SIGKILL);
         auto pids = capsule_pids(c);
         for (pid_t p : pids) ::kill(p, SIGKILL);

@@ -14,6 +14,8 @@
 // Cancelling next() (Asio per-operation cancellation) or destroying the
 // stream sends "stop" and closes the socket; the process itself keeps
 // running (WIRE.md §8.1): kill it with commands.kill(pid) if you need to.
+// One next() at a time: a second one while the first waits throws
+// usage_error("concurrent_receive") and the stream goes on.
 #pragma once
 
 #include <wrenn/detail/config.hpp>

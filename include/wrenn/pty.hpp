@@ -12,7 +12,8 @@
 // usable (poll with a timer). Closing or destroying a session only closes
 // its socket: the terminal keeps running and capsule.pty_connect(tag)
 // re-attaches to it (output produced meanwhile is not replayed). kill() ends
-// the terminal itself.
+// the terminal itself. One next() at a time: a second one while the first
+// waits throws usage_error("concurrent_receive") and the session goes on.
 #pragma once
 
 #include <wrenn/arg_list.hpp>

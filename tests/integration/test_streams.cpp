@@ -4,9 +4,11 @@
 
 #include <wrenn/wrenn.hpp>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -450,4 +452,49 @@ TEST_CASE("stream: the blocking API iterates with range-for", "[streams][sync]")
         if (ev.is_stdout()) tail += ev.data;
     CHECK(tail == "bye\n");
     CHECK(s.exit_code() == std::optional<int>(0));
+}
+
+namespace {
+asio::awaitable<void> next_then_signal(wrenn::process_stream& s, std::optional<wrenn::stream_event>& got,
+                                       bool& waiting, asio::steady_timer& done) {
+    waiting = true;
+    got = co_await s.next();
+    done.cancel();
+}
+} // namespace
+
+TEST_CASE("stream: a second next() while one waits is a usage_error, and the stream goes on", "[streams]") {
+    local_server srv;
+    wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
+        auto cap = co_await capsule::create(c, {.wait = true});
+        auto ex = co_await asio::this_coro::executor;
+        auto s = co_await cap.commands.stream("while [ ! -e /tmp/go ]; do sleep 0.05; done; echo late");
+        auto first = co_await s.next();
+        REQUIRE(first);
+        CHECK(first->is_start());
+        std::optional<wrenn::stream_event> got;
+        bool waiting = false;
+        asio::steady_timer done(ex, 15s);  // cancelled by the first reader once it has its event
+        asio::co_spawn(ex, next_then_signal(s, got, waiting, done), asio::detached);
+        for (int i = 0; i < 1000 && !waiting; ++i) co_await asio::post(ex, asio::use_awaitable);  // let it start
+        REQUIRE(waiting);
+        std::string code;
+        try {
+            (void)co_await s.next();
+        } catch (const wrenn::usage_error& e) {
+            code = e.code();
+        }
+        CHECK(code == "concurrent_receive");
+        CHECK_FALSE(s.done());
+        auto go = co_await cap.commands.run("touch /tmp/go");
+        CHECK(go.exit_code == 0);
+        co_await done.async_wait(asio::as_tuple(asio::use_awaitable));
+        REQUIRE(got);
+        CHECK(got->is_stdout());
+        CHECK(got->data == "late\n");
+        auto rest = co_await drain(s);
+        REQUIRE_FALSE(rest.events.empty());
+        CHECK(rest.events.back().is_exit());
+        co_await cap.destroy();
+    });
 }
