@@ -10,6 +10,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -245,4 +246,74 @@ TEST_CASE("arg_list and output_callback are views that copy on demand", "[stream
     owned("ab");
     owned("c");
     CHECK(seen == "abc");
+}
+
+namespace {
+// What parse_stream_message must give for a stdout/stderr message, from
+// boost::json itself: the oracle for the fast path that skips it.
+void check_like_boost_json(const std::string& text) {
+    CAPTURE(text);
+    boost::system::error_code ec;
+    auto v = json::parse(text, ec);
+    const json::value* type = !ec && v.is_object() ? v.as_object().if_contains("type") : nullptr;
+    if (!type || !type->is_string()) {
+        CHECK_THROWS_AS(parse_stream_message(text), protocol_error);
+        return;
+    }
+    auto e = parse_stream_message(text);
+    std::string_view t = type->get_string();
+    if (t != "stdout" && t != "stderr") {
+        bool known = t == "start" || t == "exit" || t == "error";
+        CHECK(bool(e) == known);
+        if (e) CHECK_FALSE((e->is_stdout() || e->is_stderr()));
+        return;
+    }
+    REQUIRE(e);
+    CHECK(e->kind == (t == "stdout" ? stream_event_kind::stdout_data : stream_event_kind::stderr_data));
+    const json::value* data = v.as_object().if_contains("data");
+    CHECK(e->data == (data && data->is_string() ? std::string(data->get_string()) : std::string()));
+}
+} // namespace
+
+TEST_CASE("stdout and stderr messages read like boost::json reads them, byte by byte and cut anywhere", "[stream]") {
+    std::vector<std::string> bodies = {"", "x", "hello world", std::string(300, 'y')};
+    // every byte raw, and as each escape JSON has
+    for (int b = 0; b < 256; ++b) {
+        bodies.push_back("a" + std::string(1, static_cast<char>(b)) + "z");
+        char u[8];
+        std::snprintf(u, sizeof u, "\\u%04x", b);
+        bodies.push_back(std::string("a") + u + "z");
+        bodies.push_back(std::string("\\") + static_cast<char>(b));
+    }
+    for (std::string b : {R"(\"\\\/\b\f\n\r\t)", R"(\ud83d\ude00)", R"(\ud83d)", R"(trailing\)", "\xc3\xa9t\xc3\xa9",
+                          "\xff\xfe", R"(\u00e9)", "tab\there"})
+        bodies.push_back(b);
+    std::vector<std::string> messages;
+    for (auto& b : bodies)
+        for (std::string type : {"stdout", "stderr"}) {
+            std::string m = R"({"type":")" + type + R"(","data":")" + b + R"("})";
+            messages.push_back(m);
+            messages.push_back(m + "\n");
+        }
+    // the shapes the fast path leaves to boost::json, and near misses of it
+    for (std::string m : {R"({"data":"x","type":"stdout"})", R"({ "type":"stdout","data":"x"})",
+                          R"({"type": "stdout", "data": "x"})", R"({"type":"stdout","data":"x","extra":1})",
+                          R"({"type":"stdout","data":"a","data":"b"})", R"({"type":"stdout","data":5})",
+                          R"({"type":"stdouts","data":"x"})", R"({"type":"stdo","data":"x"})",
+                          R"({"type":"stdin","data":"x"})", R"({"type":"stdout","data":"x"} )",
+                          R"({"type":"stdout","data":"x"}})", R"({"type":"stdout","data":"x"}x)",
+                          R"({"type":"stdout","data":"x"}
+ 	)", R"({"type":"stdout","datum":"x"})", R"({"type":"stdout","data":"x"]})",
+                          R"({"type":"stderr"})", R"({"type":"stdout","data":null})"})
+        messages.push_back(m);
+    for (auto& m : messages) {
+        check_like_boost_json(m);
+        for (std::size_t cut = 0; cut < m.size() && cut < 40; ++cut) check_like_boost_json(m.substr(0, cut));
+        check_like_boost_json(m.substr(0, m.size() - 1));
+    }
+    // the wire's own shape takes the fast path and still reads every escape
+    auto e = parse_stream_message("{\"type\":\"stderr\",\"data\":\"a\\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti\"}\n");
+    REQUIRE(e);
+    CHECK(e->is_stderr());
+    CHECK(e->data == "a\"b\\c/d\be\ff\ng\rh\ti");
 }

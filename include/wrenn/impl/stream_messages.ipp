@@ -37,6 +37,55 @@ inline std::string_view message_type(const wrenn::detail::parsed_json& m, std::s
     return t->get_string();
 }
 
+// The common message, `{"type":"stdout","data":"..."}` (or stderr) exactly as
+// the server writes it (WIRE.md §8.2), read without building a JSON tree:
+// printable ASCII and the short escapes. Anything else (other keys or key
+// order, spaces, escaped code points, control characters, non-ASCII,
+// malformed JSON) returns false and goes through boost::json, so both give
+// the same event.
+inline bool read_output_message(std::string_view text, stream_event& e) {
+    constexpr std::string_view head = R"({"type":"std)", mid = R"(","data":")";
+    if (text.size() < head.size() + 3 + mid.size() || text.compare(0, head.size(), head) != 0) return false;
+    std::string_view which = text.substr(head.size(), 3);
+    if (which != "out" && which != "err") return false;
+    if (text.compare(head.size() + 3, mid.size(), mid) != 0) return false;
+    text.remove_prefix(head.size() + 3 + mid.size());
+    std::string data;
+    data.reserve(text.size());
+    std::size_t i = 0, plain = 0;  // text[plain, i) is copied as it is
+    for (;;) {
+        if (i == text.size()) return false;
+        auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            ++i;
+            continue;
+        }
+        data.append(text.data() + plain, i - plain);
+        if (c == '"') break;
+        if (c != '\\' || i + 1 == text.size()) return false;
+        switch (text[i + 1]) {
+        case '"': data.push_back('"'); break;
+        case '\\': data.push_back('\\'); break;
+        case '/': data.push_back('/'); break;
+        case 'b': data.push_back('\b'); break;
+        case 'f': data.push_back('\f'); break;
+        case 'n': data.push_back('\n'); break;
+        case 'r': data.push_back('\r'); break;
+        case 't': data.push_back('\t'); break;
+        default: return false;  // a code point (u) or an invalid escape
+        }
+        i += 2;
+        plain = i;
+    }
+    text.remove_prefix(i + 1);
+    if (text.empty() || text[0] != '}') return false;
+    for (char c : text.substr(1))
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return false;  // what JSON allows after a value
+    e.kind = which == "out" ? stream_event_kind::stdout_data : stream_event_kind::stderr_data;
+    e.data = std::move(data);
+    return true;
+}
+
 inline int int_field(const json::value& v, std::string_view key, int fallback) {
     auto i = wrenn::detail::js::opt_int(v, key);
     if (!i || *i < INT_MIN || *i > INT_MAX) return fallback;
@@ -90,6 +139,7 @@ WRENN_DECL std::string exec_stream_start_message(const stream_command& c) {
 WRENN_DECL std::string stream_stop_message() { return R"({"type":"stop"})"; }
 
 WRENN_DECL std::optional<stream_event> parse_stream_message(std::string_view text) {
+    if (stream_event e; detail::read_output_message(text, e)) return e;
     wrenn::detail::parsed_json m(text);
     auto type = detail::message_type(m, text, "process stream");
     const auto& v = m.value;
