@@ -161,13 +161,6 @@ public:
     template <class Handler>
     void wait_for_delivery(Handler handler) {
         auto slot = asio::get_associated_cancellation_slot(handler);
-        if (slot.is_connected())
-            slot.assign([weak = weak_from_this()](asio::cancellation_type) {
-                auto c = weak.lock();
-                if (!c || !c->receiver) return;
-                // later, as complete() clears the slot whose handler this lambda is
-                c->complete_later(std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted)));
-            });
         constexpr bool fits = sizeof(receiver_of<Handler>) <= receiver_space_size &&
                               alignof(receiver_of<Handler>) <= alignof(std::max_align_t);
         // (taken while a cancelled wait's completion is still on its way)
@@ -175,6 +168,13 @@ public:
         void* where = in_space ? static_cast<void*>(receiver_space) : ::operator new(sizeof(receiver_of<Handler>));
         receiver.reset(new (where) receiver_of<Handler>(std::move(handler), in_space ? &receiver_space_taken : nullptr));
         receiver_space_taken = receiver_space_taken || in_space;
+        if (slot.is_connected())
+            slot.assign([weak = weak_from_this(), mine = receiver.get()](asio::cancellation_type) {
+                auto c = weak.lock();
+                if (!c || c->receiver.get() != mine) return;  // completed, or another coroutine's wait
+                // later, as complete() clears the slot whose handler this lambda is
+                c->complete_later(std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted)));
+            });
     }
 
     // ws_close: the messages not yet taken are dropped and receiving ends cleanly.
