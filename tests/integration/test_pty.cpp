@@ -5,10 +5,7 @@
 #include <wrenn/wrenn.hpp>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -216,15 +213,6 @@ TEST_CASE("pty: the blocking API", "[pty][sync]") {
     CHECK(code == 3);
 }
 
-namespace {
-asio::awaitable<void> next_then_signal(wrenn::pty_session& term, std::optional<wrenn::pty_event>& got, bool& waiting,
-                                       asio::steady_timer& done) {
-    waiting = true;
-    got = co_await term.next();
-    done.cancel();
-}
-} // namespace
-
 TEST_CASE("pty: a second next() while one waits is a usage_error, and the first one still gets the output", "[pty]") {
     local_server srv;
     wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
@@ -235,10 +223,8 @@ TEST_CASE("pty: a second next() while one waits is a usage_error, and the first 
         REQUIRE(first);
         CHECK(first->is_started());
         std::optional<wrenn::pty_event> got;
-        bool waiting = false;
-        asio::steady_timer done(ex, 15s);  // cancelled by the first reader once it has its event
-        asio::co_spawn(ex, next_then_signal(term, got, waiting, done), asio::detached);
-        for (int i = 0; i < 1000 && !waiting; ++i) co_await asio::post(ex, asio::use_awaitable);  // let it start
+        asio::steady_timer done(ex, 15s);  // cancelled once the first next() has its event
+        bool waiting = co_await wrenn_test::next_in_background(term, got, done);
         REQUIRE(waiting);
         std::string code, message;
         try {

@@ -8,7 +8,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -454,15 +453,6 @@ TEST_CASE("stream: the blocking API iterates with range-for", "[streams][sync]")
     CHECK(s.exit_code() == std::optional<int>(0));
 }
 
-namespace {
-asio::awaitable<void> next_then_signal(wrenn::process_stream& s, std::optional<wrenn::stream_event>& got,
-                                       bool& waiting, asio::steady_timer& done) {
-    waiting = true;
-    got = co_await s.next();
-    done.cancel();
-}
-} // namespace
-
 TEST_CASE("stream: a second next() while one waits is a usage_error, and the stream goes on", "[streams]") {
     local_server srv;
     wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
@@ -473,10 +463,8 @@ TEST_CASE("stream: a second next() while one waits is a usage_error, and the str
         REQUIRE(first);
         CHECK(first->is_start());
         std::optional<wrenn::stream_event> got;
-        bool waiting = false;
-        asio::steady_timer done(ex, 15s);  // cancelled by the first reader once it has its event
-        asio::co_spawn(ex, next_then_signal(s, got, waiting, done), asio::detached);
-        for (int i = 0; i < 1000 && !waiting; ++i) co_await asio::post(ex, asio::use_awaitable);  // let it start
+        asio::steady_timer done(ex, 15s);  // cancelled once the first next() has its event
+        bool waiting = co_await wrenn_test::next_in_background(s, got, done);
         REQUIRE(waiting);
         std::string code;
         try {

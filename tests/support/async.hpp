@@ -5,12 +5,16 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <exception>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +33,27 @@ boost::asio::awaitable<bool> eventually(F cond) {
         co_await sleep_for(std::chrono::milliseconds(50));
     }
     co_return false;
+}
+
+// Starts `s.next()` (a stream or terminal) in a coroutine of its own and
+// returns true once that next() is waiting; when it has its event, `got`
+// holds it and `done` is cancelled.
+template <class Session, class Event>
+boost::asio::awaitable<bool> next_in_background(Session& s, std::optional<Event>& got,
+                                                boost::asio::steady_timer& done) {
+    auto ex = co_await boost::asio::this_coro::executor;
+    auto waiting = std::make_shared<bool>(false);
+    boost::asio::co_spawn(
+        ex,
+        [](Session& s, std::optional<Event>& got, boost::asio::steady_timer& done,
+           std::shared_ptr<bool> waiting) -> boost::asio::awaitable<void> {
+            *waiting = true;
+            got = co_await s.next();
+            done.cancel();
+        }(s, got, done, waiting),
+        boost::asio::detached);
+    for (int i = 0; i < 1000 && !*waiting; ++i) co_await boost::asio::post(ex, boost::asio::use_awaitable);
+    co_return *waiting;
 }
 
 // Runs `task(i)` (a coroutine) for every i in [0, n), at most `width` at a
