@@ -4,6 +4,11 @@
 // buffer and parses each with one reused boost::json::parser (no events
 // built, nothing copied out), checking type and data length, until exit. One
 // thread, same options (--repeat included) and result line as wrenn_stream.
+//
+//   --mode read-only   no JSON at all: each message is only told apart by its
+//                      first bytes. Not a correct client; a diagnostic of
+//                      what Beast's reading alone costs, the ceiling of any
+//                      client built on it.
 #include "support/options.hpp"
 #include "support/stream_bench.hpp"
 
@@ -19,6 +24,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iostream>
 #include <memory>
 #include <vector>
 
@@ -48,7 +54,7 @@ where split(const std::string& url) {
             slash == std::string::npos ? "" : rest.substr(slash)};
 }
 
-asio::awaitable<void> read_stream(const where& w, const std::string& id, stream_tally& t) {
+asio::awaitable<void> read_stream(const where& w, const std::string& id, bool read_only, stream_tally& t) {
     t = stream_tally{};
     auto ex = co_await asio::this_coro::executor;
     auto started = std::chrono::steady_clock::now();
@@ -72,6 +78,19 @@ asio::awaitable<void> read_stream(const where& w, const std::string& id, stream_
         buffer.clear();
         co_await ws.async_read(buffer, asio::use_awaitable);
         auto bytes = buffer.cdata();
+        if (read_only) {
+            std::string_view m(static_cast<const char*>(bytes.data()), bytes.size());
+            if (m.rfind(R"({"type":"stdout")", 0) == 0) {
+                ++t.events;
+                t.bytes += bench::stream_data_size;
+                continue;
+            }
+            if (m.rfind(R"({"type":"exit")", 0) == 0) {
+                t.exit_code = 0;
+                break;
+            }
+            continue;
+        }
         parser.reset();
         parser.write(static_cast<const char*>(bytes.data()), bytes.size());
         auto value = parser.release();
@@ -94,10 +113,11 @@ asio::awaitable<void> read_stream(const where& w, const std::string& id, stream_
     beast::get_lowest_layer(ws).socket().close(ec);  // the server sends no close frame (WIRE.md §7)
 }
 
-asio::awaitable<void> read_streams(where w, std::string id, long n, std::vector<stream_tally>& all) {
+asio::awaitable<void> read_streams(where w, std::string id, bool read_only, long n,
+                                   std::vector<stream_tally>& all) {
     for (long i = 0; i < n; ++i) {
         all.emplace_back();
-        co_await read_stream(w, id, all.back());
+        co_await read_stream(w, id, read_only, all.back());
     }
 }
 
@@ -105,11 +125,17 @@ asio::awaitable<void> read_streams(where w, std::string id, long n, std::vector<
 
 int main(int argc, char** argv) {
     auto opts = bench::parse_options(argc, argv);
+    if (!opts.mode.empty() && opts.mode != "read-only") {
+        std::cerr << "raw_beast_stream: unknown --mode " << opts.mode << "\n";
+        return 2;
+    }
     auto target = bench::open_stream_target(opts);
     asio::io_context ioc(1);
     std::vector<bench::stream_tally> all;
     std::string failure;
-    asio::co_spawn(ioc, read_streams(split(target.base_url), opts.id, std::max(1L, opts.repeat), all),
+    asio::co_spawn(ioc,
+                   read_streams(split(target.base_url), opts.id, opts.mode == "read-only", std::max(1L, opts.repeat),
+                                all),
                    [&failure](std::exception_ptr e) {
                        if (!e) return;
                        try {
