@@ -32,7 +32,8 @@ WRENN_DECL boost::asio::awaitable<std::shared_ptr<ws_connection>> open_websocket
 // close frame: whether that end was expected is the caller's call).
 // Throws timeout_error (idle timeout: no data and no pong) or
 // transport_error (reset, TLS failure). Cancellable: a cancelled receive
-// loses no message and leaves the connection usable.
+// loses no message and leaves the connection usable. One receive at a time:
+// a second one while another waits throws usage_error (concurrent_receive).
 WRENN_DECL boost::asio::awaitable<std::optional<std::string>> ws_receive(std::shared_ptr<ws_connection> c);
 // The next message if the reader already has it, without suspending; nullopt
 // otherwise (also once the connection has ended: ws_receive says how).
