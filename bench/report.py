@@ -77,12 +77,18 @@ class report:
             self.out("| " + " | ".join(r) + " |")
         self.out()
 
-    def target(self, what, value, op, goal, unit="×"):
+    def target(self, what, value, op, goal, unit="×", limit=None):
+        """limit: the same figure for the limit measured in this run; a missed
+        target the limit misses too is beyond what the stack can do here."""
+        meets = lambda v: {">=": v >= goal, "<=": v <= goal, "==": v == goal}[op]
         if value is None:
             verdict = "not measured"
+        elif meets(value):
+            verdict = "met"
+        elif limit is not None and not meets(limit):
+            verdict = f"**missed**: beyond the limit, which reached {fmt(limit, 2)}{unit}"
         else:
-            hit = {">=": value >= goal, "<=": value <= goal, "==": value == goal}[op]
-            verdict = "met" if hit else "**missed**"
+            verdict = "**missed**"
         sep = "" if unit == "×" else " "
         digits = 0 if op == "==" else 2
         self.targets.append([what, fmt(value, digits) + sep + unit, f"{op} {goal}{sep}{unit}", verdict])
@@ -118,7 +124,7 @@ def small_requests(r, rows):
           + fmt(ratio(num(rows.get("wrenn-sync"), "rps"), num(rows.get("raw-beast-threads"), "rps")), 2) + ".")
     r.out()
     r.target("(1) wrenn-cpp coroutines vs raw Beast loop", ratio(ours, limit), ">=", 0.85)
-    r.target("(1) wrenn-cpp coroutines vs wrk", ratio(ours, ceiling), ">=", 1)
+    r.target("(1) wrenn-cpp coroutines vs wrk", ratio(ours, ceiling), ">=", 1, limit=ratio(limit, ceiling))
     r.target("(1) wrenn-cpp coroutines vs httpx", ratio(ours, num(rows.get("httpx"), "rps")), ">=", 30)
     r.target("(1) wrenn-cpp coroutines vs Node fetch", ratio(ours, num(rows.get("node-fetch"), "rps")), ">=", 10)
 
@@ -169,28 +175,36 @@ def streams(r, rows, meta):
     labels = {
         "wrenn-cpp": "wrenn-cpp `commands.stream` + `next()` loop (one thread)",
         "wrenn-cpp-no-idle": "the same with `timeouts.idle = 0` (diagnostic: no idle check, no pings)",
-        "raw-beast": "raw Beast WebSocket + reused boost::json::parser (one thread): the limit",
+        "raw-beast": "raw Beast WebSocket + reused boost::json::parser (one thread)",
+        "raw-beast-read-only": "raw Beast reading the messages and nothing else, no JSON (one thread): "
+                               "the limit, not a correct client",
         "python-websockets": f"Python websockets {meta.get('websockets', '')} (asyncio), json.loads",
         "node-ws": f"Node ws {meta.get('node_ws', '')}, JSON.parse",
     }
-    limit = num(rows.get("raw-beast"), "eps")
+    beast, limit = num(rows.get("raw-beast"), "eps"), num(rows.get("raw-beast-read-only"), "eps")
     python, node = num(rows.get("python-websockets"), "eps"), num(rows.get("node-ws"), "eps")
     body = []
     for name, label in labels.items():
         row = rows.get(name)
         eps = num(row, "eps")
-        body.append([label, fmt(eps, 0), spread(row), fmt(num(row, "seconds"), 3), fmt(ratio(eps, limit), 2),
-                     fmt(ratio(eps, python), 2), fmt(ratio(eps, node), 2), row["errors"] if row else "n/a"])
-    r.table(["client", "events/s", "rounds' range", "seconds", "× raw Beast", "× websockets", "× Node ws",
-             "errors"], body)
+        body.append([label, fmt(eps, 0), spread(row), fmt(num(row, "seconds"), 3), fmt(ratio(eps, beast), 2),
+                     fmt(ratio(eps, limit), 2), fmt(ratio(eps, python), 2), fmt(ratio(eps, node), 2),
+                     row["errors"] if row else "n/a"])
+    r.table(["client", "events/s", "rounds' range", "seconds", "× raw Beast", "× the limit", "× websockets",
+             "× Node ws", "errors"], body)
+    r.out("The limit reads each message with Beast's cheapest read (`read_some` into plain memory, as wrenn-cpp "
+          "does) and only looks at its first bytes: no JSON, no events, no data copied out. No client built on "
+          "Beast can go faster; where a target is missed and the limit misses it too, the target is beyond this "
+          "stack on this machine.")
+    r.out()
     r.out("The targets are judged on the default configuration (first row). The `timeouts.idle = 0` row is not a "
           "recommendation (it turns off the detection of a dead connection): it shows what the idle check costs. "
           "That check is one timer per connection ticking at half the idle timeout (Beast's own idle timeout "
           "re-armed its timer, a `timerfd_settime` system call, on every message: see the notes below).")
     r.out()
     ours = num(rows.get("wrenn-cpp"), "eps")
-    r.target("(3) wrenn-cpp stream vs Python websockets", ratio(ours, python), ">=", 5)
-    r.target("(3) wrenn-cpp stream vs Node ws", ratio(ours, node), ">=", 1.5)
+    r.target("(3) wrenn-cpp stream vs Python websockets", ratio(ours, python), ">=", 5, limit=ratio(limit, python))
+    r.target("(3) wrenn-cpp stream vs Node ws", ratio(ours, node), ">=", 1.5, limit=ratio(limit, node))
 
 
 def scale(r, rows, meta):

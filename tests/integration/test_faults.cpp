@@ -322,6 +322,51 @@ TEST_CASE("faults: exec-stream WebSockets that break", "[faults][ws]") {
     }
 }
 
+// wrenn-local never fragments a message and its messages are short, but a
+// real server (or a proxy) may do either: every size around the reader's
+// buffer steps (1,536 bytes, then the frame's rest; handed over past 3,072)
+// and fragmented messages with a ping between the pieces arrive whole.
+TEST_CASE("faults: exec-stream messages of any length, fragmented or not, arrive whole", "[faults][ws]") {
+    auto message_for = [](const std::string& data) { return R"({"type":"stdout","data":")" + data + R"("})"; };
+    auto data_of = [&](std::size_t message_size, char seed) {
+        std::size_t n = message_size - message_for("").size();
+        std::string d(n, ' ');
+        for (std::size_t i = 0; i < n; ++i) d[i] = static_cast<char>('a' + (i * 7 + seed) % 26);
+        return d;
+    };
+    auto fragment = [](const std::string& piece, unsigned opcode, bool fin) {
+        std::string f = ws_frame(piece, opcode);
+        if (!fin) f[0] = static_cast<char>(f[0] & 0x7f);
+        return f;
+    };
+    std::vector<std::string> expected;
+    std::string frames = ws_frame(R"({"type":"start","pid":7})");
+    char seed = 0;
+    for (std::size_t size : {32, 125, 126, 1535, 1536, 1537, 3071, 3072, 3073, 3074, 4608, 65535, 65536, 300000}) {
+        expected.push_back(data_of(size, seed++));
+        frames += ws_frame(message_for(expected.back()));
+    }
+    for (std::size_t size : {40, 1600, 5000, 200000}) {
+        expected.push_back(data_of(size, seed++));
+        std::string m = message_for(expected.back());
+        std::size_t a = m.size() / 3, b = 2 * m.size() / 3;
+        frames += fragment(m.substr(0, a), 1, false) + ws_frame("p", 9) + fragment(m.substr(a, b - a), 0, false) +
+                  fragment(m.substr(b), 0, true);
+    }
+    frames += ws_frame(R"({"type":"exit","exit_code":0})");
+    canned_server srv(std::vector<reply>{{.bytes = frames, .websocket = true}});
+    std::vector<wrenn::stream_event> seen;
+    auto e = provoke(config_for(srv), read_stream(seen)).error;
+    CHECK_FALSE(e);
+    REQUIRE(seen.size() == expected.size() + 2);
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        INFO("message " << i << ", " << expected[i].size() << " bytes of data");
+        CHECK(seen[i + 1].is_stdout());
+        CHECK(seen[i + 1].data == expected[i]);
+    }
+    CHECK(seen.back().is_exit());
+}
+
 TEST_CASE("faults: bad certificates are refused unless their CA was added", "[faults][tls]") {
     using wrenn_test::cert_kind;
     const auto& pki = wrenn_test::test_pki::get();

@@ -311,6 +311,12 @@ TEST_CASE("stdout and stderr messages read like boost::json reads them, byte by 
         for (std::size_t cut = 0; cut < m.size() && cut < 40; ++cut) check_like_boost_json(m.substr(0, cut));
         check_like_boost_json(m.substr(0, m.size() - 1));
     }
+    // every byte at every place in an eight-byte step and the tail after the steps
+    for (int b = 0; b < 256; ++b)
+        for (std::size_t at = 0; at < 19; ++at) {
+            std::string body = std::string(at, 'x') + static_cast<char>(b) + std::string(18 - at, 'y');
+            check_like_boost_json(R"({"type":"stdout","data":")" + body + R"("})");
+        }
     // the wire's own shape takes the fast path and still reads every escape
     auto e = parse_stream_message("{\"type\":\"stderr\",\"data\":\"a\\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti\"}\n");
     REQUIRE(e);

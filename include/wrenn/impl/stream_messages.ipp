@@ -7,7 +7,10 @@
 #include <wrenn/protocol/stream_messages.hpp>
 
 #include <boost/json/parse.hpp>
+#include <bit>
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <boost/json/serialize.hpp>
 
 namespace wrenn::protocol {
@@ -37,6 +40,31 @@ inline std::string_view message_type(const wrenn::detail::parsed_json& m, std::s
     return t->get_string();
 }
 
+// Where the run of bytes that a JSON string holds as they are (printable
+// ASCII but '"' and '\\') starting at text[i] ends: eight bytes per step.
+inline std::size_t plain_run(std::string_view text, std::size_t i) {
+    constexpr std::uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    // a byte's high bit set where it is zero; exact in the lowest flagged byte,
+    // which is the only one used (a borrow only reaches the bytes above it)
+    auto zero_bytes = [](std::uint64_t w) { return (w - ones) & ~w & highs; };
+    // (little-endian only: there the lowest flagged byte comes first in memory)
+    if constexpr (std::endian::native == std::endian::little) {
+        for (; i + 8 <= text.size(); i += 8) {
+            std::uint64_t w;
+            std::memcpy(&w, text.data() + i, 8);
+            std::uint64_t special = ((w - 0x20 * ones) & ~w & highs)  // below 0x20
+                                    | (w & highs)                       // 0x80 and above
+                                    | zero_bytes(w ^ ('"' * ones)) | zero_bytes(w ^ ('\\' * ones));
+            if (special) return i + static_cast<std::size_t>(std::countr_zero(special)) / 8;
+        }
+    }
+    for (; i < text.size(); ++i) {
+        auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') break;
+    }
+    return i;
+}
+
 // The common message, `{"type":"stdout","data":"..."}` (or stderr) exactly as
 // the server writes it (WIRE.md §8.2), read without building a JSON tree:
 // printable ASCII and the short escapes. Anything else (other keys or key
@@ -45,21 +73,20 @@ inline std::string_view message_type(const wrenn::detail::parsed_json& m, std::s
 // the same event.
 inline bool read_output_message(std::string_view text, stream_event& e) {
     constexpr std::string_view head = R"({"type":"std)", mid = R"(","data":")";
-    if (text.size() < head.size() + 3 + mid.size() || text.compare(0, head.size(), head) != 0) return false;
-    std::string_view which = text.substr(head.size(), 3);
-    if (which != "out" && which != "err") return false;
-    if (text.compare(head.size() + 3, mid.size(), mid) != 0) return false;
+    // memcmp of a constant size: inlined, where string_view::compare was a call
+    auto at = [&](std::size_t pos, std::string_view s) { return std::memcmp(text.data() + pos, s.data(), s.size()) == 0; };
+    if (text.size() < head.size() + 3 + mid.size() || !at(0, head)) return false;
+    bool out = at(head.size(), "out");
+    if (!out && !at(head.size(), "err")) return false;
+    if (!at(head.size() + 3, mid)) return false;
     text.remove_prefix(head.size() + 3 + mid.size());
     std::string data;
     data.reserve(text.size());
     std::size_t i = 0, plain = 0;  // text[plain, i) is copied as it is
     for (;;) {
+        i = plain_run(text, i);
         if (i == text.size()) return false;
         auto c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            ++i;
-            continue;
-        }
         data.append(text.data() + plain, i - plain);
         if (c == '"') break;
         if (c != '\\' || i + 1 == text.size()) return false;
@@ -81,7 +108,7 @@ inline bool read_output_message(std::string_view text, stream_event& e) {
     if (text.empty() || text[0] != '}') return false;
     for (char c : text.substr(1))
         if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return false;  // what JSON allows after a value
-    e.kind = which == "out" ? stream_event_kind::stdout_data : stream_event_kind::stderr_data;
+    e.kind = out ? stream_event_kind::stdout_data : stream_event_kind::stderr_data;
     e.data = std::move(data);
     return true;
 }

@@ -11,10 +11,10 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <new>
@@ -271,22 +271,36 @@ public:
 
 private:
     void read_some(std::shared_ptr<ws_stream> self) {
-        // read_some rather than read: each piece of a long message counts as progress
-        ws.async_read_some(read_buffer, ws.read_size_hint(read_buffer),
-                           [self = std::move(self)](boost::system::error_code e, std::size_t) mutable {
-                               self->on_read(std::move(self), e);
+        // read_some rather than read: each piece of a long message counts as
+        // progress. Into plain memory rather than a dynamic buffer: Beast's
+        // dynamic-buffer read is one more composed operation per message
+        // (another work guard, more executor copies) around this one.
+        std::size_t want = ws.read_size_hint(first_read_size);  // the frame's rest, once its header is read
+        if (read_buffer.size() - read_size < want) read_buffer.resize(std::max(read_size + want, 2 * read_buffer.size()));
+        ws.async_read_some(asio::buffer(read_buffer.data() + read_size, read_buffer.size() - read_size),
+                           [self = std::move(self)](boost::system::error_code e, std::size_t n) mutable {
+                               self->on_read(std::move(self), e, n);
                            });
     }
 
-    void on_read(std::shared_ptr<ws_stream> self, boost::system::error_code e) {
+    void on_read(std::shared_ptr<ws_stream> self, boost::system::error_code e, std::size_t n) {
         ++progress;
+        read_size += n;
         if (e) {
             if (!inbox_closed) deliver(idle_expired ? boost::system::error_code(beast::error::timeout) : e, {});
             return stop_reading();
         }
         if (!ws.is_message_done()) return read_some(std::move(self));
-        std::string text = beast::buffers_to_string(read_buffer.data());
-        read_buffer.consume(read_buffer.size());
+        std::string text;
+        if (read_size > 2 * first_read_size) {
+            // a long message: hand over the buffer itself rather than copy it (and keep no large buffer)
+            text = std::move(read_buffer);
+            text.resize(read_size);
+            read_buffer = std::string();
+        } else {
+            text.assign(read_buffer.data(), read_size);
+        }
+        read_size = 0;
         if (inbox_closed) return stop_reading();
         if (inbox_full()) {
             held = std::move(text);
@@ -314,7 +328,9 @@ private:
         keepalive.cancel();
     }
 
-    beast::flat_buffer read_buffer;
+    static constexpr std::size_t first_read_size = 1536;  // Beast's own choice for a message's first read
+    std::string read_buffer;  // the message being read: its first read_size bytes
+    std::size_t read_size = 0;
     std::string held;  // the message read while the inbox was full
 };
 
