@@ -97,10 +97,19 @@ private:
 
 // The scoped form: creates a code runner, runs `body` with it and destroys
 // it afterwards, also when `body` throws.
+namespace detail {
+WRENN_DECL boost::asio::awaitable<void> with_code_runner_block(boost::asio::awaitable<code_runner> creating,
+                                                              scoped_block<code_runner> body);
+}
+
 template <class F>
 auto with_code_runner(const client& c, code_runner_options opts, F body)
     -> decltype(body(std::declval<code_runner&>())) {
-    return detail::with_capsule_impl(code_runner::create(c, opts), std::move(body));
+    if constexpr (detail::is_awaitable_void<decltype(body(std::declval<code_runner&>()))>)
+        return detail::with_code_runner_block(code_runner::create(c, opts),
+                                              detail::scoped_block<code_runner>(std::move(body)));
+    else
+        return detail::with_capsule_impl(code_runner::create(c, opts), std::move(body));
 }
 
 } // namespace wrenn

@@ -155,6 +155,34 @@ TEST_CASE("code runner: a matplotlib figure comes back as a PNG result with vali
     });
 }
 
+TEST_CASE("code runner: with_code_runner runs the block and destroys the capsule, also when it throws",
+          "[code_runner]") {
+    local_server srv;
+    wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
+        std::string id, text;
+        co_await wrenn::with_code_runner(c, {}, [&](code_runner& runner) -> asio::awaitable<void> {
+            id = runner.id();
+            text = (co_await runner.run_code("6 * 7")).text().value_or("");
+        });
+        CHECK(text == "42");
+        auto after = co_await c.capsules().get(id);
+        CHECK(after.status == wrenn::capsule_state::stopped);
+        bool thrown = false;
+        try {
+            co_await wrenn::with_code_runner(c, {}, [&](code_runner& runner) -> asio::awaitable<void> {
+                id = runner.id();
+                co_await runner.run_code("1");
+                throw std::runtime_error("boom");
+            });
+        } catch (const std::runtime_error& e) {
+            thrown = std::string(e.what()) == "boom";
+        }
+        CHECK(thrown);
+        auto after_throw = co_await c.capsules().get(id);
+        CHECK(after_throw.status == wrenn::capsule_state::stopped);
+    });
+}
+
 TEST_CASE("code runner: a cell past its timeout comes back timed_out and the next cell runs at once",
           "[code_runner]") {
     local_server srv;

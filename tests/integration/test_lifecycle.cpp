@@ -341,6 +341,21 @@ TEST_CASE("with_capsule destroys the capsule also when the body throws", "[lifec
             auto v13 = co_await c.capsules().get(id);
             CHECK(v13.status == capsule_state::stopped);
         }
+
+        // a body may own what it captures (move-only). (Named, not a temporary
+        // in the co_await: g++ 12 destroys such a temporary's captures twice.)
+        std::string out;
+        auto body = [&out, &id, cmd = std::make_unique<std::string>("echo owned")](capsule& cap)
+            -> asio::awaitable<void> {
+            id = cap.id();
+            out = (co_await cap.commands.run(*cmd)).stdout_text;
+        };
+        co_await wrenn::with_capsule(c, {}, std::move(body));
+        CHECK(out == "owned\n");
+        {
+            auto v14 = co_await c.capsules().get(id);
+            CHECK(v14.status == capsule_state::stopped);
+        }
     });
 }
 

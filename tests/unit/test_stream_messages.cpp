@@ -258,9 +258,16 @@ void check_like_boost_json(const std::string& text) {
     const json::value* type = !ec && v.is_object() ? v.as_object().if_contains("type") : nullptr;
     if (!type || !type->is_string()) {
         CHECK_THROWS_AS(parse_stream_message(text), protocol_error);
+        CHECK_THROWS_AS(take_stream_message(text), protocol_error);
         return;
     }
     auto e = parse_stream_message(text);
+    auto taken = take_stream_message(text);  // the in-place reading gives the same
+    REQUIRE(bool(taken) == bool(e));
+    if (e) {
+        CHECK(taken->kind == e->kind);
+        CHECK(taken->data == e->data);
+    }
     std::string_view t = type->get_string();
     if (t != "stdout" && t != "stderr") {
         bool known = t == "start" || t == "exit" || t == "error";
@@ -316,6 +323,12 @@ TEST_CASE("stdout and stderr messages read like boost::json reads them, byte by 
         for (std::size_t at = 0; at < 19; ++at) {
             std::string body = std::string(at, 'x') + static_cast<char>(b) + std::string(18 - at, 'y');
             check_like_boost_json(R"({"type":"stdout","data":")" + body + R"("})");
+        }
+    // escapes at every place of an eight-byte step, and runs of every length between them
+    for (std::string esc : {R"(\n)", R"(\")", R"(\\)", R"(\/)", R"(\t)", R"(\u0041)"})
+        for (std::size_t at = 0; at < 19; ++at) {
+            std::string body = std::string(at, 'x') + esc + std::string(18 - at, 'y') + esc + esc;
+            check_like_boost_json(R"({"type":"stderr","data":")" + body + R"("})");
         }
     // the wire's own shape takes the fast path and still reads every escape
     auto e = parse_stream_message("{\"type\":\"stderr\",\"data\":\"a\\\"b\\\\c\\/d\\be\\ff\\ng\\rh\\ti\"}\n");

@@ -35,6 +35,10 @@ inline asio::awaitable<capsule> connect_capsule(client c, std::string capsule_id
     co_return capsule(c, std::move(capsule_id), std::move(info));
 }
 
+WRENN_DECL asio::awaitable<void> with_capsule_block(asio::awaitable<capsule> creating, scoped_block<capsule> body) {
+    return with_capsule_impl(std::move(creating), std::move(body));
+}
+
 } // namespace detail
 
 WRENN_DECL asio::awaitable<capsule> capsule::create(const client& c, create_options opts) {

@@ -319,6 +319,11 @@ inline boost::asio::awaitable<execution> run_code(std::shared_ptr<code_runner_st
     co_return ex;
 }
 
+WRENN_DECL asio::awaitable<void> with_code_runner_block(asio::awaitable<code_runner> creating,
+                                                       scoped_block<code_runner> body) {
+    return with_capsule_impl(std::move(creating), std::move(body));
+}
+
 } // namespace detail
 
 WRENN_DECL std::string decode_binary(std::string_view base64_text) {

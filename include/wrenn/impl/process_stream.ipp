@@ -65,7 +65,7 @@ inline boost::asio::awaitable<std::optional<stream_event>> next_stream_event(
         }
         std::optional<stream_event> ev;
         try {
-            ev = protocol::parse_stream_message(*msg);
+            ev = protocol::take_stream_message(std::move(*msg));
         } catch (...) {
             s->finish(protocol::stream_stop_message());
             throw;
@@ -97,7 +97,7 @@ WRENN_DECL boost::asio::awaitable<process_stream> open_process_stream(std::share
                                                            "(unknown pid or tag, or it has already exited)");
                 throw protocol_error("stream_ended", operation + ": the connection closed before the process started");
             }
-            auto ev = protocol::parse_stream_message(*msg);
+            auto ev = protocol::take_stream_message(std::move(*msg));
             if (!ev) continue;
             if (ev->is_error()) std::rethrow_exception(protocol::make_stream_error(ev->data, operation));
             if (ev->is_start()) s->pid = ev->pid;

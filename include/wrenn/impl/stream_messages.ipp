@@ -69,47 +69,67 @@ inline std::size_t plain_run(std::string_view text, std::size_t i) {
 // the server writes it (WIRE.md §8.2), read without building a JSON tree:
 // printable ASCII and the short escapes. Anything else (other keys or key
 // order, spaces, escaped code points, control characters, non-ASCII,
-// malformed JSON) returns false and goes through boost::json, so both give
-// the same event.
-inline bool read_output_message(std::string_view text, stream_event& e) {
-    constexpr std::string_view head = R"({"type":"std)", mid = R"(","data":")";
+// malformed JSON) is left to boost::json, so both give the same event.
+constexpr std::string_view output_head = R"({"type":"std)", output_mid = R"(","data":")";
+constexpr std::size_t output_data_at = output_head.size() + 3 + output_mid.size();
+
+// The kind of such a message, judged from its first bytes; nullopt for any other.
+inline std::optional<stream_event_kind> output_kind(std::string_view text) {
     // memcmp of a constant size: inlined, where string_view::compare was a call
     auto at = [&](std::size_t pos, std::string_view s) { return std::memcmp(text.data() + pos, s.data(), s.size()) == 0; };
-    if (text.size() < head.size() + 3 + mid.size() || !at(0, head)) return false;
-    bool out = at(head.size(), "out");
-    if (!out && !at(head.size(), "err")) return false;
-    if (!at(head.size() + 3, mid)) return false;
-    text.remove_prefix(head.size() + 3 + mid.size());
-    std::string data;
-    data.reserve(text.size());
-    std::size_t i = 0, plain = 0;  // text[plain, i) is copied as it is
-    for (;;) {
-        i = plain_run(text, i);
-        if (i == text.size()) return false;
-        auto c = static_cast<unsigned char>(text[i]);
-        data.append(text.data() + plain, i - plain);
-        if (c == '"') break;
-        if (c != '\\' || i + 1 == text.size()) return false;
-        switch (text[i + 1]) {
-        case '"': data.push_back('"'); break;
-        case '\\': data.push_back('\\'); break;
-        case '/': data.push_back('/'); break;
-        case 'b': data.push_back('\b'); break;
-        case 'f': data.push_back('\f'); break;
-        case 'n': data.push_back('\n'); break;
-        case 'r': data.push_back('\r'); break;
-        case 't': data.push_back('\t'); break;
-        default: return false;  // a code point (u) or an invalid escape
-        }
-        i += 2;
-        plain = i;
+    if (text.size() <= output_data_at || !at(0, output_head) || !at(output_data_at - output_mid.size(), output_mid))
+        return std::nullopt;
+    if (at(output_head.size(), "out")) return stream_event_kind::stdout_data;
+    if (at(output_head.size(), "err")) return stream_event_kind::stderr_data;
+    return std::nullopt;
+}
+
+inline char short_escape(char c) {  // the character `\c` stands for; 0 for none of the short ones
+    switch (c) {
+    case '"': return '"';
+    case '\\': return '\\';
+    case '/': return '/';
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    default: return 0;  // a code point (u) or an invalid escape
     }
-    text.remove_prefix(i + 1);
-    if (text.empty() || text[0] != '}') return false;
-    for (char c : text.substr(1))
+}
+
+// Reads such a message in place: on success `text` becomes the data (its
+// storage reused, no allocation) and true is returned; otherwise `text` is
+// left as it was. The string is checked to its end before the first byte
+// is rewritten, which happens only from its first escape on.
+inline bool take_output_message(std::string& text, stream_event& e) {
+    auto kind = output_kind(text);
+    if (!kind) return false;
+    std::string_view t(text);
+    std::size_t first = plain_run(t, output_data_at), end = first;  // first: the first escape or '"'
+    for (;;) {  // find the closing quote, escapes checked
+        if (end == t.size()) return false;
+        if (t[end] == '"') break;
+        if (t[end] != '\\' || end + 1 == t.size() || !short_escape(t[end + 1])) return false;
+        end = plain_run(t, end + 2);
+    }
+    if (end + 1 == t.size() || t[end + 1] != '}') return false;
+    for (char c : t.substr(end + 2))
         if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return false;  // what JSON allows after a value
-    e.kind = out ? stream_event_kind::stdout_data : stream_event_kind::stderr_data;
-    e.data = std::move(data);
+    // decode [output_data_at, end) to the front of the string
+    char* p = text.data();
+    std::size_t w = first - output_data_at;
+    std::memmove(p, p + output_data_at, w);
+    for (std::size_t r = first; r < end;) {
+        p[w++] = short_escape(p[r + 1]);  // p[r] is a backslash here
+        std::size_t run = plain_run(t, r + 2);
+        std::memmove(p + w, p + r + 2, run - (r + 2));
+        w += run - (r + 2);
+        r = run;
+    }
+    text.resize(w);
+    e.kind = *kind;
+    e.data = std::move(text);
     return true;
 }
 
@@ -117,6 +137,30 @@ inline int int_field(const json::value& v, std::string_view key, int fallback) {
     auto i = wrenn::detail::js::opt_int(v, key);
     if (!i || *i < INT_MIN || *i > INT_MAX) return fallback;
     return static_cast<int>(*i);
+}
+
+// Any process-stream message, through boost::json.
+inline std::optional<stream_event> parse_stream_json(std::string_view text) {
+    wrenn::detail::parsed_json m(text);
+    auto type = message_type(m, text, "process stream");
+    const auto& v = m.value;
+    stream_event e;
+    if (type == "start") {
+        e.kind = stream_event_kind::start;
+        e.pid = int_field(v, "pid", 0);
+    } else if (type == "stdout" || type == "stderr") {
+        e.kind = type == "stdout" ? stream_event_kind::stdout_data : stream_event_kind::stderr_data;
+        e.data = wrenn::detail::js::str(v, "data");
+    } else if (type == "exit") {
+        e.kind = stream_event_kind::exit;
+        e.exit_code = int_field(v, "exit_code", -1);
+    } else if (type == "error") {
+        e.kind = stream_event_kind::error;
+        e.data = wrenn::detail::js::str(v, "data");
+    } else {
+        return std::nullopt;
+    }
+    return e;
 }
 
 } // namespace detail
@@ -165,28 +209,14 @@ WRENN_DECL std::string exec_stream_start_message(const stream_command& c) {
 
 WRENN_DECL std::string stream_stop_message() { return R"({"type":"stop"})"; }
 
+WRENN_DECL std::optional<stream_event> take_stream_message(std::string text) {
+    if (stream_event e; detail::take_output_message(text, e)) return e;
+    return detail::parse_stream_json(text);
+}
+
 WRENN_DECL std::optional<stream_event> parse_stream_message(std::string_view text) {
-    if (stream_event e; detail::read_output_message(text, e)) return e;
-    wrenn::detail::parsed_json m(text);
-    auto type = detail::message_type(m, text, "process stream");
-    const auto& v = m.value;
-    stream_event e;
-    if (type == "start") {
-        e.kind = stream_event_kind::start;
-        e.pid = detail::int_field(v, "pid", 0);
-    } else if (type == "stdout" || type == "stderr") {
-        e.kind = type == "stdout" ? stream_event_kind::stdout_data : stream_event_kind::stderr_data;
-        e.data = wrenn::detail::js::str(v, "data");
-    } else if (type == "exit") {
-        e.kind = stream_event_kind::exit;
-        e.exit_code = detail::int_field(v, "exit_code", -1);
-    } else if (type == "error") {
-        e.kind = stream_event_kind::error;
-        e.data = wrenn::detail::js::str(v, "data");
-    } else {
-        return std::nullopt;
-    }
-    return e;
+    if (!detail::output_kind(text)) return detail::parse_stream_json(text);  // no copy for what the fast path leaves
+    return take_stream_message(std::string(text));
 }
 
 WRENN_DECL std::string pty_start_message(const pty_start& s) {
