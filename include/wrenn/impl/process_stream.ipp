@@ -3,9 +3,17 @@
 #include <wrenn/detail/client_impl.hpp>
 #include <wrenn/detail/websocket.hpp>
 #include <wrenn/error.hpp>
+#include <wrenn/impl/stream_messages.ipp>
+#include <wrenn/impl/websocket.ipp>
 #include <wrenn/process_stream.hpp>
 #include <wrenn/protocol/stream_messages.hpp>
 
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_allocator.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <deque>
@@ -28,54 +36,118 @@ struct process_stream_state {
     }
 };
 
-inline boost::asio::awaitable<std::optional<stream_event>> next_stream_event(
-    std::shared_ptr<process_stream_state> s) {
-    if (!s) throw usage_error("empty_stream", "process_stream::next() on an empty (moved-from) stream");
-    for (;;) {
-        if (!s->pending.empty()) {
-            auto ev = std::move(s->pending.front());
-            s->pending.pop_front();
-            co_return ev;
+// What next() gives: the event, nullopt at the end, or the error.
+struct next_outcome {
+    std::exception_ptr error;
+    std::optional<stream_event> event;
+};
+
+// What one received message (or the end, or a receive error) means for
+// next(); nullopt: a message of a type this SDK does not know, skipped.
+inline std::optional<next_outcome> take_received(process_stream_state& s, std::exception_ptr e,
+                                                 std::optional<std::string>&& msg) {
+    if (e) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const boost::system::system_error& x) {
+            // cancelled: stop following the process, politely
+            s.finish(x.code() == boost::asio::error::operation_aborted ? protocol::stream_stop_message()
+                                                                        : std::string());
+        } catch (const usage_error&) {
+            // another next() is waiting: that one goes on
+        } catch (...) {
+            s.finish();
         }
-        if (s->finished) co_return std::nullopt;
-        // A message the reader already has costs no suspension and no coroutine frame.
-        auto msg = ws_try_receive(*s->conn);
-        if (!msg) {
-            try {
-                msg = co_await ws_receive(s->conn);
-            } catch (const boost::system::system_error& e) {
-                // cancelled: stop following the process, politely
-                s->finish(e.code() == boost::asio::error::operation_aborted ? protocol::stream_stop_message()
-                                                                           : std::string());
-                throw;
-            } catch (const usage_error&) {
-                throw;  // another next() is waiting: that one goes on
-            } catch (...) {
-                s->finish();
-                throw;
+        return next_outcome{std::move(e), std::nullopt};
+    }
+    if (!msg) {
+        if (s.finished) return next_outcome{};  // closed here (close() or the stream destroyed)
+        s.finish();
+        return next_outcome{std::make_exception_ptr(protocol_error(
+                                "stream_ended", s.operation + ": the connection closed before the process's exit "
+                                                              "was reported (the server or the network dropped it; "
+                                                              "the process may still be running)")),
+                            std::nullopt};
+    }
+    std::optional<stream_event> ev;
+    try {
+        // (the two halves of take_stream_message: no move of the message into it)
+        if (stream_event out; protocol::detail::take_output_message(*msg, out)) ev = std::move(out);
+        else ev = protocol::detail::parse_stream_json(*msg);
+    } catch (...) {
+        s.finish(protocol::stream_stop_message());
+        return next_outcome{std::current_exception(), std::nullopt};
+    }
+    if (!ev) return std::nullopt;
+    if (ev->is_exit()) s.exit_code = ev->exit_code;
+    if (ev->is_final()) s.finish();
+    return next_outcome{nullptr, std::move(ev)};
+}
+
+// A next() that waits for the reader: the message is read in the receive's
+// completion, which the reader runs in place when the consumer waits on its
+// executor. It forwards the consumer's executor, cancellation slot and
+// allocator, so that waiting behaves as the consumer's own.
+template <class Handler>
+struct next_event_waiter {
+    std::shared_ptr<process_stream_state> s;
+    Handler handler;
+
+    using executor_type = boost::asio::associated_executor_t<Handler, boost::asio::any_io_executor>;
+    executor_type get_executor() const noexcept {
+        return boost::asio::get_associated_executor(handler, s->conn->executor);
+    }
+    using cancellation_slot_type = boost::asio::associated_cancellation_slot_t<Handler>;
+    cancellation_slot_type get_cancellation_slot() const noexcept {
+        return boost::asio::get_associated_cancellation_slot(handler);
+    }
+    using allocator_type = boost::asio::associated_allocator_t<Handler>;
+    allocator_type get_allocator() const noexcept { return boost::asio::get_associated_allocator(handler); }
+
+    void operator()(std::exception_ptr e, std::optional<std::string>&& msg) {
+        auto ready = take_received(*s, std::move(e), std::move(msg));
+        if (!ready) {  // skipped: wait for the next message
+            auto conn = s->conn;
+            return conn->start_receive(std::move(*this));
+        }
+        std::move(handler)(std::move(ready->error), std::move(ready->event));
+    }
+};
+
+// next()'s initiation: an asynchronous operation, not a coroutine, so that an
+// event costs no coroutine frame of its own. What is known at once (an
+// event opened with the stream, one the reader has read ahead, the end)
+// completes through a post, never inside the call.
+struct start_next_event {
+    template <class Handler>
+    void operator()(Handler handler, std::shared_ptr<process_stream_state> s) const {
+        std::optional<next_outcome> ready;
+        if (!s) {
+            ready = next_outcome{std::make_exception_ptr(usage_error(
+                                     "empty_stream", "process_stream::next() on an empty (moved-from) stream")),
+                                 std::nullopt};
+        } else {
+            while (!ready) {
+                if (!s->pending.empty()) {
+                    ready = next_outcome{nullptr, std::move(s->pending.front())};
+                    s->pending.pop_front();
+                } else if (s->finished) {
+                    ready = next_outcome{};
+                } else if (auto msg = ws_try_receive(*s->conn)) {
+                    ready = take_received(*s, nullptr, std::move(msg));
+                } else {
+                    break;  // wait for the reader (start_receive also reports an end already seen)
+                }
             }
         }
-        if (!msg) {
-            if (s->finished) co_return std::nullopt;  // closed here (close() or the stream destroyed)
-            s->finish();
-            throw protocol_error("stream_ended",
-                                 s->operation +
-                                     ": the connection closed before the process's exit was reported "
-                                     "(the server or the network dropped it; the process may still be running)");
+        if (ready) {
+            boost::asio::post(boost::asio::append(std::move(handler), std::move(ready->error), std::move(ready->event)));
+            return;
         }
-        std::optional<stream_event> ev;
-        try {
-            ev = protocol::take_stream_message(std::move(*msg));
-        } catch (...) {
-            s->finish(protocol::stream_stop_message());
-            throw;
-        }
-        if (!ev) continue;
-        if (ev->is_exit()) s->exit_code = ev->exit_code;
-        if (ev->is_final()) s->finish();
-        co_return ev;
+        auto conn = s->conn;
+        conn->start_receive(next_event_waiter<Handler>{std::move(s), std::move(handler)});
     }
-}
+};
 
 WRENN_DECL boost::asio::awaitable<process_stream> open_process_stream(std::shared_ptr<client_impl> c,
                                                                      std::string path,
@@ -138,7 +210,9 @@ WRENN_DECL process_stream::~process_stream() {
 }
 
 WRENN_DECL boost::asio::awaitable<std::optional<stream_event>> process_stream::next() {
-    return detail::next_stream_event(s_);
+    return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                       void(std::exception_ptr, std::optional<stream_event>)>(
+        detail::start_next_event{}, boost::asio::use_awaitable, s_);
 }
 
 WRENN_DECL int process_stream::pid() const noexcept { return s_ ? s_->pid : 0; }
