@@ -7,11 +7,12 @@
 #include <wrenn/protocol/stream_messages.hpp>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
 #include <bit>
 #include <cctype>
 #include <cstdint>
 #include <cstring>
-#include <boost/json/serialize.hpp>
 
 namespace wrenn::protocol {
 
@@ -100,8 +101,8 @@ inline char short_escape(char c) {  // the character `\c` stands for; 0 for none
 
 // Reads such a message in place: on success `text` becomes the data (its
 // storage reused, no allocation) and true is returned; otherwise `text` is
-// left as it was. The string is checked to its end before the first byte
-// is rewritten, which happens only from its first escape on.
+// left as it was, for boost::json: the whole message is checked before any
+// byte of it is rewritten.
 inline bool take_output_message(std::string& text, stream_event& e) {
     auto kind = output_kind(text);
     if (!kind) return false;
