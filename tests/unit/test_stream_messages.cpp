@@ -318,16 +318,16 @@ TEST_CASE("stdout and stderr messages read like boost::json reads them, byte by 
         for (std::size_t cut = 0; cut < m.size() && cut < 40; ++cut) check_like_boost_json(m.substr(0, cut));
         check_like_boost_json(m.substr(0, m.size() - 1));
     }
-    // every byte at every place in an eight-byte step and the tail after the steps
+    // every byte at every place of the scan's eight-byte steps and of the tail after them
     for (int b = 0; b < 256; ++b)
-        for (std::size_t at = 0; at < 19; ++at) {
-            std::string body = std::string(at, 'x') + static_cast<char>(b) + std::string(18 - at, 'y');
+        for (std::size_t at = 0; at < 40; ++at) {
+            std::string body = std::string(at, 'x') + static_cast<char>(b) + std::string(39 - at, 'y');
             check_like_boost_json(R"({"type":"stdout","data":")" + body + R"("})");
         }
-    // escapes at every place of an eight-byte step, and runs of every length between them
+    // escapes at every place of the scan's steps, and runs of every length between them
     for (std::string esc : {R"(\n)", R"(\")", R"(\\)", R"(\/)", R"(\t)", R"(\u0041)"})
-        for (std::size_t at = 0; at < 19; ++at) {
-            std::string body = std::string(at, 'x') + esc + std::string(18 - at, 'y') + esc + esc;
+        for (std::size_t at = 0; at < 40; ++at) {
+            std::string body = std::string(at, 'x') + esc + std::string(39 - at, 'y') + esc + esc;
             check_like_boost_json(R"({"type":"stderr","data":")" + body + R"("})");
         }
     // the wire's own shape takes the fast path and still reads every escape
