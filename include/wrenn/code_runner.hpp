@@ -95,13 +95,13 @@ private:
     std::shared_ptr<detail::code_runner_state> st_;
 };
 
-// The scoped form: creates a code runner, runs `body` with it and destroys
-// it afterwards, also when `body` throws.
 namespace detail {
 WRENN_DECL boost::asio::awaitable<void> with_code_runner_block(boost::asio::awaitable<code_runner> creating,
                                                               scoped_block<code_runner> body);
 }
 
+// The scoped form: creates a code runner, runs `body` with it and destroys
+// it afterwards, also when `body` throws.
 template <class F>
 auto with_code_runner(const client& c, code_runner_options opts, F body)
     -> decltype(body(std::declval<code_runner&>())) {

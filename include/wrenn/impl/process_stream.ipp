@@ -3,7 +3,6 @@
 #include <wrenn/detail/client_impl.hpp>
 #include <wrenn/detail/websocket.hpp>
 #include <wrenn/error.hpp>
-#include <wrenn/impl/stream_messages.ipp>
 #include <wrenn/impl/websocket.ipp>
 #include <wrenn/process_stream.hpp>
 #include <wrenn/protocol/stream_messages.hpp>
@@ -71,9 +70,7 @@ inline std::optional<next_outcome> take_received(process_stream_state& s, std::e
     }
     std::optional<stream_event> ev;
     try {
-        // (the two halves of take_stream_message: no move of the message into it)
-        if (stream_event out; protocol::detail::take_output_message(*msg, out)) ev = std::move(out);
-        else ev = protocol::detail::parse_stream_json(*msg);
+        ev = protocol::take_stream_message(std::move(*msg));
     } catch (...) {
         s.finish(protocol::stream_stop_message());
         return next_outcome{std::current_exception(), std::nullopt};

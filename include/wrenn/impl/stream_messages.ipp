@@ -210,7 +210,7 @@ WRENN_DECL std::string exec_stream_start_message(const stream_command& c) {
 
 WRENN_DECL std::string stream_stop_message() { return R"({"type":"stop"})"; }
 
-WRENN_DECL std::optional<stream_event> take_stream_message(std::string text) {
+WRENN_DECL std::optional<stream_event> take_stream_message(std::string&& text) {
     if (stream_event e; detail::take_output_message(text, e)) return e;
     return detail::parse_stream_json(text);
 }

@@ -41,7 +41,7 @@ WRENN_DECL std::string stream_stop_message();
 WRENN_DECL std::optional<stream_event> parse_stream_message(std::string_view text);
 // The same for a message the caller gives away: the data of the common
 // stdout/stderr message is decoded in its storage, with no allocation.
-WRENN_DECL std::optional<stream_event> take_stream_message(std::string text);
+WRENN_DECL std::optional<stream_event> take_stream_message(std::string&& text);
 
 // ---- terminals (§11) ----
 
