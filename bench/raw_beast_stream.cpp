@@ -10,6 +10,11 @@
 //                      into plain memory). Not a correct client; a diagnostic
 //                      of what Beast's reading alone costs, the ceiling of a
 //                      coroutine client built on it.
+//   --mode frames-only the same with wrenn-cpp's own frame reader
+//                      (protocol::ws_reader, which the SDK reads with since
+//                      it stopped reading through Beast's WebSocket stream)
+//                      on the socket, 16 KiB at a time: the ceiling of the
+//                      SDK's stream reading.
 #include "support/options.hpp"
 #include "support/stream_bench.hpp"
 
@@ -22,6 +27,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <boost/json/parser.hpp>
+
+#include <wrenn/protocol/ws_frames.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -55,7 +62,45 @@ where split(const std::string& url) {
             slash == std::string::npos ? "" : rest.substr(slash)};
 }
 
-asio::awaitable<void> read_stream(const where& w, const std::string& id, bool read_only, stream_tally& t) {
+// Counts a message by its first bytes; true at the exit.
+bool tally_first_bytes(std::string_view m, stream_tally& t) {
+    if (m.rfind(R"({"type":"stdout")", 0) == 0) {
+        ++t.events;
+        t.bytes += bench::stream_data_size;
+        return false;
+    }
+    if (m.rfind(R"({"type":"exit")", 0) == 0) {
+        t.exit_code = 0;
+        return true;
+    }
+    return false;
+}
+
+// --mode frames-only: the socket read 16 KiB at a time into wrenn-cpp's frame reader.
+asio::awaitable<void> read_frames(tcp::socket& socket, stream_tally& t) {
+    using event = wrenn::protocol::ws_reader::event;
+    wrenn::protocol::ws_reader reader;
+    std::string in(16 * 1024, '\0');
+    std::size_t begin = 0, end = 0;
+    for (;;) {
+        std::size_t used = 0;
+        auto ev = reader.read(in.data() + begin, end - begin, used);
+        begin += used;
+        if (ev == event::message) {
+            if (tally_first_bytes(reader.take_message(), t)) co_return;
+        } else if (ev == event::need_more) {
+            end = std::copy(in.begin() + static_cast<std::ptrdiff_t>(begin), in.begin() + static_cast<std::ptrdiff_t>(end),
+                            in.begin()) - in.begin();
+            begin = 0;
+            end += co_await socket.async_read_some(asio::buffer(in.data() + end, in.size() - end), asio::use_awaitable);
+        } else if (ev == event::failed) {
+            throw std::runtime_error(std::string("frames-only: ") + reader.failure());
+        }
+    }
+}
+
+asio::awaitable<void> read_stream(const where& w, const std::string& id, const std::string& mode, stream_tally& t) {
+    const bool read_only = mode == "read-only";
     t = stream_tally{};
     auto ex = co_await asio::this_coro::executor;
     auto started = std::chrono::steady_clock::now();
@@ -73,6 +118,13 @@ asio::awaitable<void> read_stream(const where& w, const std::string& id, bool re
     ws.text(true);
     std::string start = R"({"type":"start","cmd":"/bin/sh","args":["-c","bench-output"]})";
     co_await ws.async_write(asio::buffer(start), asio::use_awaitable);
+    if (mode == "frames-only") {
+        co_await read_frames(beast::get_lowest_layer(ws).socket(), t);
+        t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        beast::error_code ec;
+        beast::get_lowest_layer(ws).socket().close(ec);
+        co_return;
+    }
     beast::flat_buffer buffer;
     json::parser parser;
     std::string memory;  // read-only: the message, read into plain memory
@@ -88,15 +140,7 @@ asio::awaitable<void> read_stream(const where& w, const std::string& id, bool re
             if (!ws.is_message_done()) continue;
             std::string_view m(memory.data(), size);
             size = 0;
-            if (m.rfind(R"({"type":"stdout")", 0) == 0) {
-                ++t.events;
-                t.bytes += bench::stream_data_size;
-                continue;
-            }
-            if (m.rfind(R"({"type":"exit")", 0) == 0) {
-                t.exit_code = 0;
-                break;
-            }
+            if (tally_first_bytes(m, t)) break;
             continue;
         }
         buffer.clear();
@@ -124,11 +168,11 @@ asio::awaitable<void> read_stream(const where& w, const std::string& id, bool re
     beast::get_lowest_layer(ws).socket().close(ec);  // the server sends no close frame (WIRE.md §7)
 }
 
-asio::awaitable<void> read_streams(where w, std::string id, bool read_only, long n,
+asio::awaitable<void> read_streams(where w, std::string id, std::string mode, long n,
                                    std::vector<stream_tally>& all) {
     for (long i = 0; i < n; ++i) {
         all.emplace_back();
-        co_await read_stream(w, id, read_only, all.back());
+        co_await read_stream(w, id, mode, all.back());
     }
 }
 
@@ -136,7 +180,7 @@ asio::awaitable<void> read_streams(where w, std::string id, bool read_only, long
 
 int main(int argc, char** argv) {
     auto opts = bench::parse_options(argc, argv);
-    if (!opts.mode.empty() && opts.mode != "read-only") {
+    if (!opts.mode.empty() && opts.mode != "read-only" && opts.mode != "frames-only") {
         std::cerr << "raw_beast_stream: unknown --mode " << opts.mode << "\n";
         return 2;
     }
@@ -145,8 +189,7 @@ int main(int argc, char** argv) {
     std::vector<bench::stream_tally> all;
     std::string failure;
     asio::co_spawn(ioc,
-                   read_streams(split(target.base_url), opts.id, opts.mode == "read-only", std::max(1L, opts.repeat),
-                                all),
+                   read_streams(split(target.base_url), opts.id, opts.mode, std::max(1L, opts.repeat), all),
                    [&failure](std::exception_ptr e) {
                        if (!e) return;
                        try {

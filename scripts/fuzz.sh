@@ -7,8 +7,8 @@
 # --seconds N   how long each target runs (default 20; ctest's short run).
 #               `scripts/fuzz.sh --seconds 600 fuzz_url` is a long run.
 # target...     fuzz_answers fuzz_stream_messages fuzz_git fuzz_jupyter
-#               fuzz_url fuzz_multipart fuzz_server_request (default: all,
-#               one after the other)
+#               fuzz_url fuzz_multipart fuzz_server_request fuzz_ws_frames
+#               (default: all, one after the other)
 #
 # Environment: WRENN_FUZZ_BUILD_DIR (default build-fuzz) is where the targets
 # are built and where each run keeps its corpus, log and crash inputs;
@@ -19,7 +19,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
-all_targets=(fuzz_answers fuzz_stream_messages fuzz_git fuzz_jupyter fuzz_url fuzz_multipart fuzz_server_request)
+all_targets=(fuzz_answers fuzz_stream_messages fuzz_git fuzz_jupyter fuzz_url fuzz_multipart fuzz_server_request fuzz_ws_frames)
 seconds=20
 targets=()
 while (($#)); do

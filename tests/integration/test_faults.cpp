@@ -322,6 +322,80 @@ TEST_CASE("faults: exec-stream WebSockets that break", "[faults][ws]") {
     }
 }
 
+// wrenn-cpp reads and writes WebSocket frames itself (protocol/ws_frames.hpp):
+// what it writes back to a server, and an upgrade answer it must refuse.
+TEST_CASE("faults: the WebSocket protocol both ways: pongs, close frames, a bad upgrade answer", "[faults][ws]") {
+    using wrenn_test::client_frames;
+    const std::string start = ws_frame(R"({"type":"start","pid":7})");
+    const std::string out = ws_frame(R"({"type":"stdout","data":"hi\n"})");
+    const std::string exit = ws_frame(R"({"type":"exit","exit_code":0})");
+    std::vector<wrenn::stream_event> seen;
+    auto sent = [](const canned_server& srv) {
+        auto bytes = srv.upgraded_bytes(0, 5s);
+        REQUIRE(bytes);
+        return client_frames(*bytes);
+    };
+
+    SECTION("a ping is answered with a pong carrying its payload; every client frame is masked") {
+        canned_server srv(std::vector<reply>{{.bytes = start + ws_frame("are you there?", 9) + out + exit,
+                                              .websocket = true}});
+        CHECK_FALSE(provoke(config_for(srv), read_stream(seen)).error);
+        CHECK(seen.size() == 3);
+        auto frames = sent(srv);
+        REQUIRE(frames.size() >= 2);  // the start message, the pong, then a close
+        CHECK(frames[0].opcode == 1);
+        CHECK(frames[0].payload.find(R"("type":"start")") != std::string::npos);
+        bool ponged = false;
+        for (const auto& f : frames) {
+            CHECK(f.masked);
+            CHECK(f.fin);
+            ponged = ponged || (f.opcode == 10 && f.payload == "are you there?");
+        }
+        CHECK(ponged);
+    }
+    SECTION("the server's close frame ends the stream; the client answers with the same code") {
+        canned_server srv(std::vector<reply>{{.bytes = start + out + ws_frame(std::string("\x03\xe9going away", 12), 8),
+                                              .websocket = true}});
+        auto e = wrenn_test::as<wrenn::protocol_error>(provoke(config_for(srv), read_stream(seen)).error);
+        CHECK(e.code() == "stream_ended");  // closed before the exit event
+        CHECK(seen.size() == 2);
+        auto frames = sent(srv);
+        REQUIRE_FALSE(frames.empty());
+        CHECK(frames.back().opcode == 8);
+        CHECK(frames.back().payload.substr(0, 2) == "\x03\xe9");  // 1001
+    }
+    SECTION("a frame the protocol forbids: the client closes with 1002 and says what it was") {
+        canned_server srv(std::vector<reply>{{.bytes = start + "\x81\x85mask!", .websocket = true}});
+        auto e = wrenn_test::as<wrenn::transport_error>(provoke(config_for(srv), read_stream(seen)).error);
+        CHECK(e.code() == "connection_lost");
+        CHECK(std::string(e.what()).find("masked") != std::string::npos);
+        auto frames = sent(srv);
+        REQUIRE_FALSE(frames.empty());
+        CHECK(frames.back().opcode == 8);
+        CHECK(frames.back().payload.substr(0, 2) == "\x03\xea");  // 1002
+    }
+    SECTION("text that is not UTF-8: connection_lost, the client closes with 1007") {
+        canned_server srv(std::vector<reply>{{.bytes = start + ws_frame("{\"type\":\"stdout\",\"data\":\"\xc3\x28\"}"),
+                                              .websocket = true}});
+        auto e = wrenn_test::as<wrenn::transport_error>(provoke(config_for(srv), read_stream(seen)).error);
+        CHECK(e.code() == "connection_lost");
+        CHECK(std::string(e.what()).find("UTF-8") != std::string::npos);
+        CHECK(seen.size() == 1);
+        auto frames = sent(srv);
+        REQUIRE_FALSE(frames.empty());
+        CHECK(frames.back().payload.substr(0, 2) == "\x03\xef");  // 1007
+    }
+    SECTION("a 101 whose Sec-WebSocket-Accept does not match the key: protocol_error bad_upgrade") {
+        canned_server srv("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n" + start);
+        auto e = wrenn_test::as<wrenn::protocol_error>(provoke(config_for(srv), read_stream(seen)).error);
+        CHECK(e.code() == "bad_upgrade");
+        CHECK(std::string(e.what()).find("Sec-WebSocket-Accept") != std::string::npos);
+        CHECK(seen.empty());
+        CHECK(srv.requests().size() == 1);
+    }
+}
+
 // wrenn-local never fragments a message and its messages are short, but a
 // real server (or a proxy) may do either: every size around the reader's
 // buffer steps (1,536 bytes, then the frame's rest; handed over past 3,072)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -79,6 +80,37 @@ std::string ws_frame(const std::string& payload, unsigned opcode) {
     return f + payload;
 }
 
+std::vector<client_frame> client_frames(const std::string& bytes) {
+    std::vector<client_frame> out;
+    auto byte = [&](std::size_t i) { return static_cast<unsigned char>(bytes[i]); };
+    std::size_t at = 0;
+    while (bytes.size() - at >= 2) {
+        client_frame f;
+        f.fin = (byte(at) & 0x80) != 0;
+        f.opcode = byte(at) & 0x0f;
+        f.masked = (byte(at + 1) & 0x80) != 0;
+        std::uint64_t n = byte(at + 1) & 0x7f;
+        std::size_t head = 2;
+        if (n >= 126) {
+            std::size_t len_bytes = n == 126 ? 2 : 8;
+            if (bytes.size() - at < head + len_bytes) break;
+            n = 0;
+            for (std::size_t k = 0; k < len_bytes; ++k) n = n << 8 | byte(at + head + k);
+            head += len_bytes;
+        }
+        std::size_t mask_at = at + head;
+        if (f.masked) head += 4;
+        if (bytes.size() - at < head + n) break;
+        f.payload = bytes.substr(at + head, n);
+        if (f.masked)
+            for (std::size_t k = 0; k < f.payload.size(); ++k)
+                f.payload[k] = static_cast<char>(f.payload[k] ^ bytes[mask_at + k % 4]);
+        out.push_back(std::move(f));
+        at += head + n;
+    }
+    return out;
+}
+
 canned_server::canned_server(std::vector<std::string> responses) : canned_server(as_replies(std::move(responses))) {}
 
 canned_server::canned_server(std::vector<reply> replies) : replies_(std::move(replies)) {
@@ -105,6 +137,13 @@ canned_server::~canned_server() {
 std::vector<std::string> canned_server::requests() const {
     std::lock_guard lock(mu_);
     return requests_;
+}
+
+std::optional<std::string> canned_server::upgraded_bytes(std::size_t i, std::chrono::milliseconds within) const {
+    std::unique_lock lock(mu_);
+    if (!upgraded_changed_.wait_for(lock, within, [&] { return i < upgraded_.size() && upgraded_[i].second; }))
+        return std::nullopt;
+    return upgraded_[i].first;
 }
 
 void canned_server::serve() {
@@ -152,30 +191,46 @@ bool canned_server::answer(int fd, const std::string& request, const reply& r) {
     auto send_all = [&](const std::string& bytes) {
         return ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
     };
-    if (r.websocket &&
-        !send_all("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                  "Sec-WebSocket-Accept: " + websocket_accept(header_value(request, "Sec-WebSocket-Key")) + "\r\n\r\n"))
-        return false;
+    std::size_t upgraded = 0;
+    std::string upgrade;
+    if (r.websocket) {
+        upgrade = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Accept: " + websocket_accept(header_value(request, "Sec-WebSocket-Key")) + "\r\n\r\n";
+        std::lock_guard lock(mu_);
+        upgraded = upgraded_.size();
+        upgraded_.emplace_back();
+    }
+    // the client's bytes after the upgrade are kept; its close is announced
+    auto keep = [&](const char* p, ssize_t n) {
+        if (!r.websocket) return;
+        std::lock_guard lock(mu_);
+        if (n > 0) upgraded_[upgraded].first.append(p, static_cast<std::size_t>(n));
+        else upgraded_[upgraded].second = true;
+        upgraded_changed_.notify_all();
+    };
     if (r.drip.count() > 0) {
+        if (!upgrade.empty() && !send_all(upgrade)) return false;
         for (char ch : r.bytes) {
             if (stop_ || !send_all(std::string(1, ch))) return false;
             std::this_thread::sleep_for(r.drip);  // the fault itself: a server that trickles
         }
-    } else if (!send_all(r.bytes)) {
+    } else if (!send_all(upgrade + r.bytes)) {  // frames in the same segment as the 101: none may be lost
         return false;
     }
     switch (r.end) {
     case reply::end_how::keep_open:
         if (!r.websocket) return true;
-        // After an upgrade the rest is frames: hold the connection (reading and
-        // dropping what the client sends) until the client goes.
+        // After an upgrade the rest is frames: hold the connection (keeping
+        // what the client sends) until the client goes.
         for (char buf[4096];;) {
             pollfd c{fd, POLLIN, 0};
             if (::poll(&c, 1, 100) == 0) {
                 if (stop_) return false;
                 continue;
             }
-            if (::recv(fd, buf, sizeof buf, 0) <= 0) return false;
+            auto n = ::recv(fd, buf, sizeof buf, 0);
+            keep(buf, n);
+            if (n <= 0) return false;
         }
     case reply::end_how::close:
         // FIN now, then read until the client goes: closing with unread
@@ -183,7 +238,9 @@ bool canned_server::answer(int fd, const std::string& request, const reply& r) {
         ::shutdown(fd, SHUT_WR);
         for (char buf[4096];;) {
             pollfd c{fd, POLLIN, 0};
-            if (::poll(&c, 1, 2000) <= 0 || ::recv(fd, buf, sizeof buf, 0) <= 0) return false;
+            auto n = ::poll(&c, 1, 2000) <= 0 ? 0 : ::recv(fd, buf, sizeof buf, 0);
+            keep(buf, n);
+            if (n <= 0) return false;
         }
     case reply::end_how::reset: {
         linger l{1, 0};

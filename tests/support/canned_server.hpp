@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,7 +25,7 @@ struct reply {
     std::string bytes{};                 // written verbatim; empty: nothing (a silent server)
     end_how end = end_how::keep_open;
     std::chrono::milliseconds drip{0};   // > 0: one byte at a time, this far apart
-    bool websocket = false;              // first answer the upgrade (101); `bytes` are then raw frames
+    bool websocket = false;              // first answer the upgrade (101), `bytes` (raw frames) in the same write
 };
 
 class canned_server {
@@ -41,6 +43,9 @@ public:
     std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/api"; }
     unsigned short port() const { return port_; }
     std::vector<std::string> requests() const;  // raw request heads + bodies, in order
+    // What the client sent on the i-th upgraded connection after its upgrade,
+    // once the client has closed it; nullopt if it is still open `within`.
+    std::optional<std::string> upgraded_bytes(std::size_t i, std::chrono::milliseconds within) const;
 
 private:
     void serve();
@@ -50,7 +55,9 @@ private:
     unsigned short port_ = 0;
     std::atomic<bool> stop_{false};
     mutable std::mutex mu_;
+    mutable std::condition_variable upgraded_changed_;
     std::vector<std::string> requests_;
+    std::vector<std::pair<std::string, bool>> upgraded_;  // bytes after the upgrade, closed by the client
     std::thread thread_;
 };
 
@@ -61,5 +68,14 @@ std::string http_answer(unsigned status, const std::string& body,
 // One unmasked WebSocket frame from the server: FIN set, `opcode` (1 text, 2
 // binary, 8 close, ...), the payload with its length encoded as RFC 6455 says.
 std::string ws_frame(const std::string& payload, unsigned opcode = 1);
+
+// The frames a client wrote (masked, as RFC 6455 wants), unmasked; a cut
+// frame at the end is left out.
+struct client_frame {
+    unsigned opcode = 0;
+    bool fin = false, masked = false;
+    std::string payload;
+};
+std::vector<client_frame> client_frames(const std::string& bytes);
 
 } // namespace wrenn_test

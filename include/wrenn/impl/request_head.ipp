@@ -29,6 +29,7 @@ WRENN_DECL void append_request_head(std::string& out, const request_head& h) {
         auto end = std::to_chars(digits, digits + sizeof digits, h.body_size).ptr;
         field("Content-Length", std::string_view(digits, static_cast<std::size_t>(end - digits)));
     }
+    out += h.extra_headers;
     out += "\r\n";
 }
 

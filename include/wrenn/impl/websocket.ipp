@@ -4,6 +4,7 @@
 #include <wrenn/error.hpp>
 #include <wrenn/impl/http_transport.ipp>
 #include <wrenn/protocol/answers.hpp>
+#include <wrenn/protocol/ws_frames.hpp>
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -11,8 +12,11 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/websocket/ssl.hpp>
-#include <boost/beast/websocket/stream.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <openssl/rand.h>
+
+#include <tuple>
 
 #include <algorithm>
 #include <array>
@@ -22,13 +26,11 @@
 
 namespace wrenn::detail {
 
-namespace websocket = beast::websocket;
-
 namespace ws_impl {
 
+// eof also stands for the server's close frame
 inline bool is_clean_end(const boost::system::error_code& ec) {
-    return ec == websocket::error::closed || ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
-           ec == asio::error::operation_aborted;
+    return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated || ec == asio::error::operation_aborted;
 }
 
 inline std::exception_ptr lost_error(const std::string& operation, std::chrono::milliseconds idle,
@@ -90,15 +92,18 @@ public:
 
     ws_connection(asio::any_io_executor ex, std::string operation, std::chrono::milliseconds idle)
         : executor(ex), room(ex, clock::time_point::max()), write_gate(ex, clock::time_point::max()),
-          keepalive(ex), operation(std::move(operation)), idle(idle) {}
+          keepalive(ex), reading_stopped(ex, clock::time_point::max()), operation(std::move(operation)), idle(idle) {}
     virtual ~ws_connection() = default;
 
-    // One text frame; a Beast error code, never an exception.
-    virtual asio::awaitable<boost::system::error_code> write_text(std::string_view text) = 0;
-    virtual asio::awaitable<boost::system::error_code> ping() = 0;
-    virtual asio::awaitable<void> close_handshake() = 0;
+    // One frame (writes take turns: acquire_write); an error code, never an exception.
+    virtual asio::awaitable<boost::system::error_code> write_frame(protocol::ws_opcode op, std::string_view payload) = 0;
     virtual void close_socket() = 0;
-    virtual bool is_open() const = 0;  // false once Beast has begun closing or failing it
+
+    void stop_reading() {
+        reading_ended = true;
+        keepalive.cancel();
+        reading_stopped.cancel();
+    }
 
     // The inbox: messages the reader has read ahead, then how reading ended.
     // Not a channel: a consumer that is already waiting is resumed straight
@@ -198,6 +203,10 @@ public:
     }
 
     std::exception_ptr end_error(const boost::system::error_code& ec) const {
+        if (!failure.empty())
+            return std::make_exception_ptr(transport_error(
+                "connection_lost", operation + ": the server broke the WebSocket protocol (it sent " + failure +
+                                       "); the connection was closed"));
         return ws_impl::is_clean_end(ec) ? nullptr : ws_impl::lost_error(operation, idle, ec);
     }
 
@@ -213,9 +222,13 @@ public:
     asio::steady_timer room;          // never expires; cancelled to wake the reader when the inbox has room
     asio::steady_timer write_gate;    // never expires; cancelled to wake waiting writers
     asio::steady_timer keepalive;     // the idle check's tick (see keepalive_loop)
+    asio::steady_timer reading_stopped;  // never expires; cancelled when the reader stops
     bool writing = false;             // a frame (text, ping or close) is being written
-    bool closing = false;
+    bool closing = false;             // ws_close was called
+    bool close_sent = false;          // our close frame is written or on its way
     bool reading_ended = false;       // the reader has stopped: no more ticks
+    bool socket_dead = false;         // a read failed or met the end: nothing more can be written
+    std::string failure;              // what the server sent that RFC 6455 forbids, if it did
     bool consumer_paused = false;     // the reader waits for room in the inbox
     bool idle_expired = false;        // the idle check gave up on the connection
     std::uint64_t progress = 0;       // reads completed, control frames included
@@ -224,90 +237,124 @@ public:
     std::chrono::milliseconds idle;
 };
 
+namespace ws_impl {
+inline asio::awaitable<void> send_control(std::shared_ptr<ws_connection> c, protocol::ws_opcode op, std::string payload);
+inline asio::awaitable<void> close_task(std::shared_ptr<ws_connection> c, std::string last_message, std::uint16_t code);
+} // namespace ws_impl
+
 template <class Next>
 class ws_stream final : public ws_connection {
 public:
     ws_stream(Next next, std::string operation, std::chrono::milliseconds idle)
-        : ws_connection(next.get_executor(), std::move(operation), idle), ws(std::move(next)) {}
+        : ws_connection(next.get_executor(), std::move(operation), idle), next(std::move(next)) {}
 
-    asio::awaitable<boost::system::error_code> write_text(std::string_view text) override {
-        ws.text(true);
+    asio::awaitable<boost::system::error_code> write_frame(protocol::ws_opcode op, std::string_view payload) override {
+        std::array<unsigned char, 4> mask;
+        RAND_bytes(mask.data(), static_cast<int>(mask.size()));  // RFC 6455 §5.3: unpredictable
+        out.clear();
+        protocol::append_ws_frame(out, op, payload, mask);
         // not cancellable: a half-written frame would break the connection
-        auto [ec, n] = co_await ws.async_write(
-            asio::buffer(text.data(), text.size()),
+        auto [ec, n] = co_await asio::async_write(
+            io(), asio::buffer(out),
             asio::bind_cancellation_slot(asio::cancellation_slot(), asio::as_tuple(asio::use_awaitable)));
         co_return ec;
-    }
-
-    asio::awaitable<void> close_handshake() override {
-        (void)co_await ws.async_close(
-            websocket::close_code::normal,
-            asio::bind_cancellation_slot(asio::cancellation_slot(), asio::as_tuple(asio::use_awaitable)));
     }
 
     void close_socket() override {
         boost::system::error_code ec;
-        beast::get_lowest_layer(ws).socket().shutdown(tcp::socket::shutdown_both, ec);
-        beast::get_lowest_layer(ws).socket().close(ec);
+        beast::get_lowest_layer(next).socket().shutdown(tcp::socket::shutdown_both, ec);
+        beast::get_lowest_layer(next).socket().close(ec);
     }
 
-    bool is_open() const override { return ws.is_open(); }
-
-    asio::awaitable<boost::system::error_code> ping() override {
-        auto [ec] = co_await ws.async_ping(
-            {}, asio::bind_cancellation_slot(asio::cancellation_slot(), asio::as_tuple(asio::use_awaitable)));
-        co_return ec;
+    // Plain: the socket itself (Beast's tcp_stream would add its timer
+    // bookkeeping to every read); TLS: the SSL stream.
+    auto& io() {
+        if constexpr (std::is_same_v<Next, beast::tcp_stream>) return next.socket();
+        else return next;
     }
 
-    // Reads every message into the inbox until the connection ends; owns the
-    // connection meanwhile. Backpressure: it waits while the inbox is full.
-    // The reader: reads every message into the inbox, or straight to a
-    // waiting consumer, until the connection ends; owns the connection
-    // meanwhile. Completion handlers rather than a coroutine: no coroutine
-    // frame per read. Backpressure: no read while the inbox is full.
-    static void start_reading(std::shared_ptr<ws_stream> self) { self->read_some(std::move(self)); }
+    // The reader: reads the socket into `in`, hands each message to a waiting
+    // consumer or the inbox, answers pings, until the connection ends; owns
+    // the connection meanwhile. Completion handlers rather than a coroutine:
+    // no frame per read, and every message already read is handed out
+    // before the next read. `already` holds bytes read past the upgrade's answer.
+    static void start_reading(std::shared_ptr<ws_stream> self, std::string_view already) {
+        self->in.resize(std::max(read_size, already.size()));
+        std::copy(already.begin(), already.end(), self->in.begin());
+        self->in_end = already.size();
+        // posted: the caller's first message (a stream's start) goes out
+        // before whatever the server sent already is judged
+        auto ex = self->executor;
+        asio::post(ex, [self = std::move(self)]() mutable { self->decode(std::move(self)); });
+    }
 
-    websocket::stream<Next> ws;
+    Next next;
+    bool handshaking = true;
+    bool handshake_timed_out = false;
 
 private:
-    void read_some(std::shared_ptr<ws_stream> self) {
-        // read_some rather than read: each piece of a long message counts as
-        // progress. Into plain memory rather than a dynamic buffer: Beast's
-        // dynamic-buffer read is one more composed operation per message
-        // (another work guard, more executor copies) around this one.
-        std::size_t want = ws.read_size_hint(first_read_size);  // the frame's rest, once its header is read
-        if (read_buffer.size() - read_size < want) read_buffer.resize(std::max(read_size + want, 2 * read_buffer.size()));
-        ws.async_read_some(asio::buffer(read_buffer.data() + read_size, read_buffer.size() - read_size),
-                           [self = std::move(self)](boost::system::error_code e, std::size_t n) mutable {
-                               self->on_read(std::move(self), e, n);
-                           });
+    void read_more(std::shared_ptr<ws_stream> self) {
+        // only a frame header cut short is left over: move it to the front
+        std::copy(in.begin() + static_cast<std::ptrdiff_t>(in_begin), in.begin() + static_cast<std::ptrdiff_t>(in_end),
+                  in.begin());
+        in_end -= in_begin;
+        in_begin = 0;
+        io().async_read_some(asio::buffer(in.data() + in_end, in.size() - in_end),
+                             [self = std::move(self)](boost::system::error_code e, std::size_t n) mutable {
+                                 self->on_read(std::move(self), e, n);
+                             });
     }
 
     void on_read(std::shared_ptr<ws_stream> self, boost::system::error_code e, std::size_t n) {
         ++progress;
-        read_size += n;
+        in_end += n;
         if (e) {
+            socket_dead = true;
             if (!inbox_closed) deliver(idle_expired ? boost::system::error_code(beast::error::timeout) : e, {});
             return stop_reading();
         }
-        if (!ws.is_message_done()) return read_some(std::move(self));
-        std::string text;
-        if (read_size > 2 * first_read_size) {
-            // a long message: hand over the buffer itself rather than copy it (and keep no large buffer)
-            text = std::move(read_buffer);
-            text.resize(read_size);
-            read_buffer = std::string();
-        } else {
-            text.assign(read_buffer.data(), read_size);
+        decode(std::move(self));
+    }
+
+    // Hands out everything read so far, then reads more.
+    void decode(std::shared_ptr<ws_stream> self) {
+        using event = protocol::ws_reader::event;
+        for (;;) {
+            std::size_t used = 0;
+            auto ev = reader.read(in.data() + in_begin, in_end - in_begin, used);
+            in_begin += used;
+            switch (ev) {
+            case event::need_more: return read_more(std::move(self));
+            case event::message:
+                if (inbox_closed) break;  // closing: what is still coming is dropped
+                if (inbox_full()) {
+                    held = reader.take_message();
+                    return wait_for_room(std::move(self));
+                }
+                deliver({}, reader.take_message());  // may resume the consumer right here
+                break;
+            case event::ping:
+                if (!close_sent)
+                    asio::co_spawn(executor,
+                                   ws_impl::send_control(self, protocol::ws_opcode::pong, std::string(reader.payload())),
+                                   asio::detached);
+                break;
+            case event::pong: break;
+            case event::close:
+                // the server ends the connection: answer with its code, then close the socket
+                if (!close_sent) {
+                    auto code = reader.close_code() == 1005 ? protocol::ws_close_normal : reader.close_code();
+                    asio::co_spawn(executor, ws_impl::close_task(self, {}, code), asio::detached);
+                }
+                if (!inbox_closed) deliver(asio::error::eof, {});
+                return stop_reading();
+            case event::failed:
+                failure = reader.failure();
+                if (!inbox_closed) deliver(boost::system::errc::make_error_code(boost::system::errc::protocol_error), {});
+                asio::co_spawn(executor, ws_impl::close_task(self, {}, reader.failure_code()), asio::detached);
+                return stop_reading();
+            }
         }
-        read_size = 0;
-        if (inbox_closed) return stop_reading();
-        if (inbox_full()) {
-            held = std::move(text);
-            return wait_for_room(std::move(self));
-        }
-        deliver({}, std::move(text));
-        read_some(std::move(self));
     }
 
     // The consumer is behind. No read runs meanwhile, so no pong could be
@@ -316,22 +363,22 @@ private:
         consumer_paused = true;
         room.async_wait([self = std::move(self)](boost::system::error_code) mutable {
             self->consumer_paused = false;
-            if (self->inbox_closed) return self->stop_reading();
+            if (self->inbox_closed) {
+                self->held = std::string();
+                return self->decode(std::move(self));
+            }
             if (self->inbox_full()) return self->wait_for_room(std::move(self));
             self->deliver({}, std::move(self->held));
-            self->read_some(std::move(self));
+            self->decode(std::move(self));
         });
     }
 
-    void stop_reading() {
-        reading_ended = true;
-        keepalive.cancel();
-    }
-
-    static constexpr std::size_t first_read_size = 1536;  // Beast's own choice for a message's first read
-    std::string read_buffer;  // the message being read: its first read_size bytes
-    std::size_t read_size = 0;
+    static constexpr std::size_t read_size = 16 * 1024;  // a TLS record; ~100 stdout messages
+    std::string in;  // bytes read: [in_begin, in_end) not decoded yet
+    std::size_t in_begin = 0, in_end = 0;
+    protocol::ws_reader reader;
     std::string held;  // the message read while the inbox was full
+    std::string out;   // the frame being written (writes take turns: acquire_write)
 };
 
 namespace ws_impl {
@@ -355,15 +402,23 @@ inline void release_write(ws_connection& c) {
     c.write_gate.cancel();
 }
 
+// A ping (the gate already taken by keepalive_loop). A failed one shows as a
+// read error or as silence.
 inline asio::awaitable<void> send_ping(std::shared_ptr<ws_connection> c) {
-    (void)co_await c->ping();  // a failed ping shows as a read error or as silence
+    (void)co_await c->write_frame(protocol::ws_opcode::ping, {});
+    release_write(*c);
+}
+
+// A pong, in its turn among the writes.
+inline asio::awaitable<void> send_control(std::shared_ptr<ws_connection> c, protocol::ws_opcode op, std::string payload) {
+    co_await acquire_write(*c);
+    if (!c->close_sent && !c->socket_dead) (void)co_await c->write_frame(op, payload);
     release_write(*c);
 }
 
 // The idle timeout: a tick every idle/2. A tick that finds no read since the
 // last one sends a ping; the next silent tick declares the connection lost.
-// Beast's own idle timeout does the same but re-arms its timer (a system
-// call) on every read, which cost a third of a busy stream's CPU.
+// (Beast's idle timeout re-armed its timer, a system call, on every read.)
 inline asio::awaitable<void> keepalive_loop(std::shared_ptr<ws_connection> c) {
     auto seen = c->progress;
     bool pinged = false;
@@ -371,12 +426,6 @@ inline asio::awaitable<void> keepalive_loop(std::shared_ptr<ws_connection> c) {
         c->keepalive.expires_after(c->idle / 2);
         auto [ec] = co_await c->keepalive.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec || c->reading_ended || c->closing) co_return;
-        if (!c->is_open()) {
-            // Beast is failing the connection (the server broke the protocol)
-            // and waits for the server to hang up, which it may never do.
-            c->close_socket();
-            co_return;
-        }
         if (c->progress != seen || c->consumer_paused) {
             seen = c->progress;
             pinged = false;
@@ -395,57 +444,66 @@ inline asio::awaitable<void> keepalive_loop(std::shared_ptr<ws_connection> c) {
     }
 }
 
-inline asio::awaitable<void> close_task(std::shared_ptr<ws_connection> c, std::string last_message) {
+// Ends the connection: a close frame with `code` (after `last_message`)
+// unless one was sent or the socket is gone, then the server's close frame
+// or hang-up, then the socket closed; a second at most, whatever the server does.
+inline asio::awaitable<void> close_task(std::shared_ptr<ws_connection> c, std::string last_message, std::uint16_t code) {
     // a cancelled close() must still end with a closed socket
     co_await asio::this_coro::reset_cancellation_state();
-    // the peer gets a second to answer the close frame; then the socket just closes
     asio::steady_timer guard(c->executor, std::chrono::seconds(1));
     guard.async_wait([weak = std::weak_ptr<ws_connection>(c)](boost::system::error_code ec) {
         if (auto conn = weak.lock(); conn && !ec) conn->close_socket();
     });
-    if (!c->ended) {
+    if (!c->close_sent && !c->socket_dead) {
+        c->close_sent = true;
         co_await acquire_write(*c);
-        if (!last_message.empty()) (void)co_await c->write_text(last_message);
-        co_await c->close_handshake();
+        if (!last_message.empty()) (void)co_await c->write_frame(protocol::ws_opcode::text, last_message);
+        (void)co_await c->write_frame(protocol::ws_opcode::close, protocol::ws_close_payload(code));
         release_write(*c);
     }
+    // the reader, dropping any message still coming, stops at the server's close frame or hang-up
+    if (!c->reading_ended) (void)co_await c->reading_stopped.async_wait(asio::as_tuple(asio::use_awaitable));
     guard.cancel();
     c->close_socket();
 }
 
+// The upgrade (RFC 6455 §4.1), written and read here rather than by Beast's
+// WebSocket stream, so that the bytes after the 101 answer go to our reader.
 template <class Next>
 asio::awaitable<std::shared_ptr<ws_connection>> handshake(std::shared_ptr<http_transport> t, Next next,
                                                           std::string target, std::string operation,
                                                           clock::time_point deadline) {
     const auto& s = t->settings();
     auto conn = std::make_shared<ws_stream<Next>>(std::move(next), std::move(operation), s.timeouts.idle);
-    auto& ws = conn->ws;
-    beast::get_lowest_layer(ws).expires_never();  // the websocket's own timeouts take over
-    websocket::stream_base::timeout to{};
-    to.handshake_timeout = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()),
-                                    std::chrono::milliseconds(1));
-    to.idle_timeout = websocket::stream_base::none();  // keepalive_loop's job, once open
-    to.keep_alive_pings = false;
-    ws.set_option(to);
-    ws.control_callback([raw = conn.get()](websocket::frame_type, beast::string_view) { ++raw->progress; });
-    ws.set_option(websocket::stream_base::decorator(
-        [key = s.api_key, agent = t->user_agent()](websocket::request_type& r) {
-            if (!key.empty()) r.set("X-API-Key", key);
-            r.set(beast::http::field::user_agent, agent);
-        }));
-    ws.read_message_max(64 * 1024 * 1024);
-    websocket::response_type res;
-    auto [ec] = co_await ws.async_handshake(res, t->host_header(), target, asio::as_tuple(asio::use_awaitable));
-    // Only upgrade_declined means an answer came: Beast sets the response to
-    // 500 before reading one, so a timeout or reset would look like a 500.
-    if (ec == websocket::error::upgrade_declined) {
-        std::optional<std::chrono::seconds> retry;
-        if (auto it = res.find(beast::http::field::retry_after); it != res.end())
-            retry = protocol::parse_retry_after(it->value());
-        protocol::error_context ctx{conn->operation, false};
-        protocol::throw_http_error(res.result_int(), res.body(), retry, ctx);
-    }
-    if (ec == beast::error::timeout)
+    beast::get_lowest_layer(conn->next).expires_never();  // keepalive_loop's job, once open
+    // past the deadline the socket is closed, which ends the pending write or read
+    asio::steady_timer limit(conn->executor, deadline);
+    limit.async_wait([weak = std::weak_ptr<ws_stream<Next>>(conn)](boost::system::error_code ec) {
+        auto c = weak.lock();
+        if (ec || !c || !c->handshaking) return;
+        c->handshake_timed_out = true;
+        c->close_socket();
+    });
+    std::array<unsigned char, 16> nonce;
+    RAND_bytes(nonce.data(), static_cast<int>(nonce.size()));
+    const std::string key = protocol::ws_key(nonce), upgrade = protocol::ws_upgrade_headers(key);
+    protocol::request_head h;
+    h.method = "GET";
+    h.target = target;
+    h.host = t->host_header();
+    h.user_agent = t->user_agent();
+    h.api_key = s.api_key;
+    h.extra_headers = upgrade;
+    std::string head;
+    protocol::append_request_head(head, h);
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;  // a 1xx answer has no body: done after its head
+    parser.body_limit(1024 * 1024);                   // an error page
+    auto [ec, n] = co_await asio::async_write(conn->io(), asio::buffer(head), asio::as_tuple(asio::use_awaitable));
+    if (!ec) std::tie(ec, n) = co_await http::async_read(conn->io(), buffer, parser, asio::as_tuple(asio::use_awaitable));
+    conn->handshaking = false;
+    limit.cancel();
+    if (conn->handshake_timed_out)
         throw timeout_error("connect_timeout", conn->operation + ": the WebSocket upgrade did not complete in time "
                                                                  "(twice the connect timeout)");
     if (ec) {
@@ -454,11 +512,29 @@ asio::awaitable<std::shared_ptr<ws_connection>> handshake(std::shared_ptr<http_t
         http_transport& transport = *t;
         transport.fail(ec, what, deadline, "opening the WebSocket");
     }
-    // Open: a close (ours, or Beast's after a protocol violation) waits a
-    // second for the peer's close frame, as close_task does.
-    to.handshake_timeout = std::chrono::seconds(1);
-    ws.set_option(to);
-    ws_stream<Next>::start_reading(conn);
+    const auto& res = parser.get();
+    if (res.result_int() != 101) {
+        std::optional<std::chrono::seconds> retry;
+        if (auto it = res.find(http::field::retry_after); it != res.end())
+            retry = protocol::parse_retry_after(it->value());
+        protocol::error_context ctx{conn->operation, false};
+        protocol::throw_http_error(res.result_int(), res.body(), retry, ctx);
+    }
+    auto field = [&res](http::field f) -> std::optional<std::string_view> {
+        auto it = res.find(f);
+        if (it == res.end()) return std::nullopt;
+        return std::string_view(it->value().data(), it->value().size());
+    };
+    protocol::ws_upgrade_answer answer{field(http::field::upgrade), field(http::field::connection),
+                                       field(http::field::sec_websocket_accept),
+                                       field(http::field::sec_websocket_extensions),
+                                       field(http::field::sec_websocket_protocol)};
+    if (auto problem = protocol::ws_upgrade_problem(answer, key))
+        throw protocol_error("bad_upgrade", conn->operation + ": the server accepted the WebSocket upgrade (101) but " +
+                                                *problem + "; is the base URL a Wrenn server, reached through no "
+                                                           "proxy that rewrites WebSocket upgrades?");
+    auto already = buffer.data();
+    ws_stream<Next>::start_reading(conn, std::string_view(static_cast<const char*>(already.data()), already.size()));
     if (conn->idle.count() > 0) asio::co_spawn(conn->executor, keepalive_loop(conn), asio::detached);
     co_return conn;
 }
@@ -485,10 +561,10 @@ WRENN_DECL asio::awaitable<std::optional<std::string>> ws_receive(std::shared_pt
 }
 
 WRENN_DECL asio::awaitable<void> ws_send(std::shared_ptr<ws_connection> c, std::string text) {
-    if (c->closing || c->ended)
+    if (c->closing || c->ended || c->close_sent)
         throw transport_error("connection_closed", c->operation + ": the connection is already closed");
     co_await ws_impl::acquire_write(*c);
-    auto ec = co_await c->write_text(text);
+    auto ec = co_await c->write_frame(protocol::ws_opcode::text, text);
     ws_impl::release_write(*c);
     if (ec) ws_impl::throw_for(*c, ec);
 }
@@ -497,14 +573,15 @@ WRENN_DECL void ws_close(const std::shared_ptr<ws_connection>& c, std::string la
     if (!c || c->closing) return;
     c->closing = true;
     c->close_inbox();
-    asio::co_spawn(c->executor, ws_impl::close_task(c, std::move(last_message)), asio::detached);
+    asio::co_spawn(c->executor, ws_impl::close_task(c, std::move(last_message), protocol::ws_close_normal),
+                   asio::detached);
 }
 
 WRENN_DECL asio::awaitable<void> ws_close_wait(std::shared_ptr<ws_connection> c, std::string last_message) {
     if (!c || c->closing) co_return;
     c->closing = true;
     c->close_inbox();
-    co_await ws_impl::close_task(c, std::move(last_message));
+    co_await ws_impl::close_task(c, std::move(last_message), protocol::ws_close_normal);
 }
 
 } // namespace wrenn::detail

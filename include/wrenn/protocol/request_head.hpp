@@ -20,6 +20,7 @@ struct request_head {
     std::string_view content_type;  // empty: not sent
     std::size_t body_size = 0;      // bytes of body that follow the head
     bool chunked = false;           // the body follows in chunks (size unknown)
+    std::string_view extra_headers; // more header lines, each "Name: value\r\n" (a WebSocket upgrade's)
 };
 
 // Appends the request line, the headers and the blank line to `out`.
