@@ -3,8 +3,9 @@
 // the API origin's TLS settings, with the config's idle timeout enforced by
 // client pings: a silent or vanished server surfaces as timeout_error.
 //
-// A connection reads ahead into a small queue (so waiting for the next
-// message can be cancelled without breaking the socket) and serialises
+// A connection reads ahead (so waiting for the next message can be
+// cancelled without breaking the socket; what the socket had beyond one
+// message waits, decoded or not, until the consumer asks) and serialises
 // writes (a terminal writes input while another coroutine reads output).
 #pragma once
 

@@ -88,7 +88,6 @@ public:
         void operator()(receiver_base* r) const noexcept { r->discard(); }
     };
     using receiver_type = std::unique_ptr<receiver_base, receiver_discard>;
-    static constexpr std::size_t inbox_capacity = 16;
 
     ws_connection(asio::any_io_executor ex, std::string operation, std::chrono::milliseconds idle)
         : executor(ex), room(ex, clock::time_point::max()), write_gate(ex, clock::time_point::max()),
@@ -105,28 +104,18 @@ public:
         reading_stopped.cancel();
     }
 
-    // The inbox: messages the reader has read ahead, then how reading ended.
-    // Not a channel: a consumer that is already waiting is resumed straight
-    // from the reader (dispatch), which saves a trip through the scheduler
-    // per message when the consumer keeps up.
-    bool inbox_empty() const { return inbox_size == 0; }
-    bool inbox_full() const { return inbox_size == inbox_capacity; }
-    void inbox_push(std::string text) { inbox[(inbox_head + inbox_size++) % inbox_capacity] = std::move(text); }
-    std::string inbox_pop() {
-        std::string text = std::move(inbox[inbox_head]);
-        inbox_head = (inbox_head + 1) % inbox_capacity;
-        --inbox_size;
-        // wake a reader waiting for room once half the inbox is free, not per message
-        if (consumer_paused && inbox_size <= inbox_capacity / 2) room.cancel();
-        return text;
-    }
-
     // The reader's side: a message (or, with ec, the end) goes to the waiting
-    // consumer, resumed right here when it runs on this thread, or into the inbox.
+    // consumer, resumed right here when it runs on this thread, or is kept
+    // in `ahead`. Not a queue: a consumer that waits is resumed straight from
+    // the reader, which saves a trip through the scheduler per message; and
+    // the reader stops at a message nobody waits for, until somebody does
+    // (wait_for_delivery wakes it), so that the consumer, once behind, is
+    // waiting again for the next message rather than finding each one
+    // already read and completing through a post (bench/NOTES.md).
     void deliver(boost::system::error_code ec, std::string text) {
         if (!receiver) {
             if (ec) read_end = ec;
-            else inbox_push(std::move(text));
+            else ahead = std::move(text);
         } else if (!ec) {
             receiver.release()->complete(nullptr, std::move(text), executor);
         } else {
@@ -138,7 +127,7 @@ public:
     // A message read ahead, or nullopt (then `ended` says whether reading has ended).
     std::optional<std::string> try_take() {
         if (ended) return std::nullopt;
-        if (!inbox_empty()) return inbox_pop();
+        if (ahead) return std::exchange(ahead, std::nullopt);
         if (read_end) ended = read_end;
         return std::nullopt;
     }
@@ -173,6 +162,7 @@ public:
         void* where = in_space ? static_cast<void*>(receiver_space) : ::operator new(sizeof(receiver_of<Handler>));
         receiver.reset(new (where) receiver_of<Handler>(std::move(handler), in_space ? &receiver_space_taken : nullptr));
         receiver_space_taken = receiver_space_taken || in_space;
+        if (consumer_paused) room.cancel();  // the reader stopped at a message nobody waited for
         if (slot.is_connected())
             slot.assign([weak = weak_from_this(), mine = receiver.get()](asio::cancellation_type) {
                 auto c = weak.lock();
@@ -185,8 +175,7 @@ public:
     // ws_close: the messages not yet taken are dropped and receiving ends cleanly.
     void close_inbox() {
         inbox_closed = true;
-        for (auto& m : inbox) m = std::string();
-        inbox_size = 0;
+        ahead.reset();
         read_end = asio::error::operation_aborted;
         room.cancel();
         if (receiver) {
@@ -211,15 +200,14 @@ public:
     }
 
     asio::any_io_executor executor;
-    std::array<std::string, inbox_capacity> inbox;
-    std::size_t inbox_head = 0, inbox_size = 0;
-    std::optional<boost::system::error_code> read_end;  // after the inbox's messages
+    std::optional<std::string> ahead;  // read while nobody waited: the reader stops until it is taken
+    std::optional<boost::system::error_code> read_end;  // after `ahead`
     bool inbox_closed = false;        // ws_close: nothing more is delivered
     static constexpr std::size_t receiver_space_size = 64;
     alignas(std::max_align_t) unsigned char receiver_space[receiver_space_size];
     bool receiver_space_taken = false;
-    receiver_type receiver;           // the consumer waiting for a message (only if the inbox is empty)
-    asio::steady_timer room;          // never expires; cancelled to wake the reader when the inbox has room
+    receiver_type receiver;           // the consumer waiting for a message (only while `ahead` is empty)
+    asio::steady_timer room;          // never expires; cancelled to wake the reader (wait_for_consumer)
     asio::steady_timer write_gate;    // never expires; cancelled to wake waiting writers
     asio::steady_timer keepalive;     // the idle check's tick (see keepalive_loop)
     asio::steady_timer reading_stopped;  // never expires; cancelled when the reader stops
@@ -229,7 +217,7 @@ public:
     bool reading_ended = false;       // the reader has stopped: no more ticks
     bool socket_dead = false;         // a read failed or met the end: nothing more can be written
     std::string failure;              // what the server sent that RFC 6455 forbids, if it did
-    bool consumer_paused = false;     // the reader waits for room in the inbox
+    bool consumer_paused = false;     // the reader waits for a consumer (see deliver)
     bool idle_expired = false;        // the idle check gave up on the connection
     std::uint64_t progress = 0;       // reads completed, control frames included
     std::optional<boost::system::error_code> ended;  // how the connection ended, once seen
@@ -274,7 +262,7 @@ public:
     }
 
     // The reader: reads the socket into `in`, hands each message to a waiting
-    // consumer or the inbox, answers pings, until the connection ends; owns
+    // consumer or keeps it (deliver), answers pings, until the connection ends; owns
     // the connection meanwhile. Completion handlers rather than a coroutine:
     // no frame per read, and every message already read is handed out
     // before the next read. `already` holds bytes read past the upgrade's answer.
@@ -310,8 +298,9 @@ private:
         in_end += n;
         if (e) {
             socket_dead = true;
+            stop_reading();
             if (!inbox_closed) deliver(idle_expired ? boost::system::error_code(beast::error::timeout) : e, {});
-            return stop_reading();
+            return;
         }
         decode(std::move(self));
     }
@@ -327,11 +316,11 @@ private:
             case event::need_more: return read_more(std::move(self));
             case event::message:
                 if (inbox_closed) break;  // closing: what is still coming is dropped
-                if (inbox_full()) {
-                    held = reader.take_message();
-                    return wait_for_room(std::move(self));
+                if (!receiver) {
+                    deliver({}, reader.take_message());
+                    return wait_for_consumer(std::move(self));
                 }
-                deliver({}, reader.take_message());  // may resume the consumer right here
+                deliver({}, reader.take_message());  // resumes the consumer right here
                 break;
             case event::ping:
                 if (!close_sent)
@@ -346,29 +335,29 @@ private:
                     auto code = reader.close_code() == 1005 ? protocol::ws_close_normal : reader.close_code();
                     asio::co_spawn(executor, ws_impl::close_task(self, {}, code), asio::detached);
                 }
+                stop_reading();
                 if (!inbox_closed) deliver(asio::error::eof, {});
-                return stop_reading();
+                return;
             case event::failed:
+                // the close frame says why, before any close the consumer makes on hearing of it
                 failure = reader.failure();
-                if (!inbox_closed) deliver(boost::system::errc::make_error_code(boost::system::errc::protocol_error), {});
                 asio::co_spawn(executor, ws_impl::close_task(self, {}, reader.failure_code()), asio::detached);
-                return stop_reading();
+                stop_reading();
+                if (!inbox_closed) deliver(boost::system::errc::make_error_code(boost::system::errc::protocol_error), {});
+                return;
             }
         }
     }
 
-    // The consumer is behind. No read runs meanwhile, so no pong could be
-    // seen: the idle check must not blame the server for our consumer's pace.
-    void wait_for_room(std::shared_ptr<ws_stream> self) {
+    // The consumer is behind: decoding stops until it waits for the next
+    // message (or the connection is being closed). No read runs meanwhile,
+    // so no pong could be seen: the idle check must not blame the server for
+    // our consumer's pace.
+    void wait_for_consumer(std::shared_ptr<ws_stream> self) {
         consumer_paused = true;
         room.async_wait([self = std::move(self)](boost::system::error_code) mutable {
             self->consumer_paused = false;
-            if (self->inbox_closed) {
-                self->held = std::string();
-                return self->decode(std::move(self));
-            }
-            if (self->inbox_full()) return self->wait_for_room(std::move(self));
-            self->deliver({}, std::move(self->held));
+            if (self->ahead && !self->inbox_closed) return self->wait_for_consumer(std::move(self));
             self->decode(std::move(self));
         });
     }
@@ -377,7 +366,6 @@ private:
     std::string in;  // bytes read: [in_begin, in_end) not decoded yet
     std::size_t in_begin = 0, in_end = 0;
     protocol::ws_reader reader;
-    std::string held;  // the message read while the inbox was full
     std::string out;   // the frame being written (writes take turns: acquire_write)
 };
 
