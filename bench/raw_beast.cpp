@@ -8,6 +8,11 @@
 //   --mode threads     the same with blocking Beast calls, --concurrency
 //                      threads with a connection each: the limit for the
 //                      blocking API, which gets its requests in flight that way
+//   --mode read-only   no HTTP parser and no JSON, no Beast at all: the
+//                      request written as prepared bytes, the answer read
+//                      from the socket until its Content-Length is in. Not a
+//                      correct client: the least any coroutine client on
+//                      Asio does per request, its ceiling on this machine
 #include "support/load.hpp"
 #include "support/target.hpp"
 
@@ -26,6 +31,7 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
 
+#include <charconv>
 #include <iostream>
 #include <optional>
 #include <thread>
@@ -94,6 +100,53 @@ asio::awaitable<void> worker(bench::plan& plan, const tcp::resolver::results_typ
     }
 }
 
+// --mode read-only: the size of the whole answer at the front of `in`, or 0
+// while it is not all in. nginx's spelling of the header only.
+std::size_t answer_size(std::string_view in) {
+    auto end = in.find("\r\n\r\n");
+    if (end == std::string_view::npos) return 0;
+    if (in.rfind("HTTP/1.1 200 ", 0) != 0) throw std::runtime_error("not a 200 answer");
+    constexpr std::string_view length = "\r\nContent-Length: ";
+    auto at = in.substr(0, end).find(length);
+    if (at == std::string_view::npos) throw std::runtime_error("no Content-Length");
+    std::size_t body = 0;
+    std::from_chars(in.data() + at + length.size(), in.data() + end, body);
+    return in.size() >= end + 4 + body ? end + 4 + body : 0;
+}
+
+asio::awaitable<void> read_only_worker(bench::plan& plan, const tcp::resolver::results_type& endpoints,
+                                       const where& w, bench::samples& s) {
+    std::optional<tcp::socket> socket;
+    const std::string req = "GET " + w.target + " HTTP/1.1\r\nHost: " + w.host + ":" + w.port +
+                            "\r\nAccept: application/json\r\nX-API-Key: wrn_bench\r\n\r\n";
+    std::string in(16 * 1024, '\0');
+    std::size_t have = 0;
+    while (plan.next()) {
+        auto started = bench::clock::now();
+        try {
+            if (!socket) {
+                socket.emplace(co_await asio::this_coro::executor);
+                co_await asio::async_connect(*socket, endpoints, asio::use_awaitable);
+                have = 0;
+            }
+            co_await asio::async_write(*socket, asio::buffer(req), asio::use_awaitable);
+            std::size_t total;
+            while ((total = answer_size(std::string_view(in.data(), have))) == 0) {
+                if (have == in.size()) throw std::runtime_error("an answer over 16 KiB");
+                have += co_await socket->async_read_some(asio::buffer(in.data() + have, in.size() - have),
+                                                         asio::use_awaitable);
+            }
+            std::copy(in.begin() + static_cast<std::ptrdiff_t>(total), in.begin() + static_cast<std::ptrdiff_t>(have),
+                      in.begin());
+            have -= total;
+            plan.succeeded(s, started);
+        } catch (const std::exception& e) {
+            socket.reset();
+            plan.failed(s, e.what());
+        }
+    }
+}
+
 void blocking_worker(bench::plan& plan, const tcp::resolver::results_type& endpoints, const where& w,
                      const std::string& id, bench::samples& s) {
     asio::io_context ioc(1);
@@ -136,6 +189,12 @@ int main(int argc, char** argv) {
         plan.start();
         for (auto& s : workers) threads.emplace_back([&] { blocking_worker(plan, endpoints, w, opts.id, s); });
         for (auto& t : threads) t.join();
+        return bench::report(plan, workers);
+    }
+    if (opts.mode == "read-only") {
+        plan.start();
+        for (auto& s : workers) asio::co_spawn(ioc, read_only_worker(plan, endpoints, w, s), asio::detached);
+        ioc.run();
         return bench::report(plan, workers);
     }
     if (!opts.mode.empty() && opts.mode != "coroutines") {

@@ -104,6 +104,8 @@ def small_requests(r, rows):
         "wrenn-sync": "wrenn-cpp blocking API (64 threads, a client each)",
         "raw-beast": "raw Beast loop (one thread): the limit",
         "raw-beast-threads": "raw Beast, blocking calls (64 threads, a connection each): the blocking API's limit",
+        "read-only": "Asio reading the answers and nothing else, no HTTP parser, no JSON (one thread): the "
+                     "ceiling of a coroutine client on Asio, not a correct client",
         "httpx": "Python httpx.AsyncClient",
         "node-fetch": "Node fetch",
         "wrk": "wrk -t1 -c64: the HTTP ceiling",
@@ -124,7 +126,14 @@ def small_requests(r, rows):
           + fmt(ratio(num(rows.get("wrenn-sync"), "rps"), num(rows.get("raw-beast-threads"), "rps")), 2) + ".")
     r.out()
     r.target("(1) wrenn-cpp coroutines vs raw Beast loop", ratio(ours, limit), ">=", 0.85)
-    r.target("(1) wrenn-cpp coroutines vs wrk", ratio(ours, ceiling), ">=", 1, limit=ratio(limit, ceiling))
+    r.out("The read-only row writes the request as prepared bytes and reads each answer until its "
+          "Content-Length is in, on the same one thread and 64 connections: no HTTP parser, no JSON, no "
+          "Beast. Any coroutine client built on Asio does at least that much per request, so where it "
+          "stays below wrk, ≥ 1× wrk is beyond such a client on this machine (wrk parses no JSON either).")
+    r.out()
+    read_only = num(rows.get("read-only"), "rps")
+    r.target("(1) wrenn-cpp coroutines vs wrk", ratio(ours, ceiling), ">=", 1,
+             limit=ratio(read_only if read_only else limit, ceiling))
     r.target("(1) wrenn-cpp coroutines vs httpx", ratio(ours, num(rows.get("httpx"), "rps")), ">=", 30)
     r.target("(1) wrenn-cpp coroutines vs Node fetch", ratio(ours, num(rows.get("node-fetch"), "rps")), ">=", 10)
 

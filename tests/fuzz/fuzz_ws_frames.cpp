@@ -10,6 +10,7 @@
 // checked as UTF-8 (against a plain decoder), split into the headers of an
 // upgrade answer, and written as a client frame that must read back.
 #include "fuzz_common.hpp"
+#include "../support/utf8_oracle.hpp"
 
 #include <wrenn/protocol/ws_frames.hpp>
 
@@ -26,30 +27,8 @@ using namespace wrenn::protocol;
 
 namespace {
 
-// RFC 3629 decoded code point by code point: the oracle for is_valid_utf8.
-bool plain_utf8(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t len;
-        std::uint32_t cp;
-        if (c < 0x80) len = 1, cp = c;
-        else if ((c & 0xe0) == 0xc0) len = 2, cp = c & 0x1f;
-        else if ((c & 0xf0) == 0xe0) len = 3, cp = c & 0x0f;
-        else if ((c & 0xf8) == 0xf0) len = 4, cp = c & 0x07;
-        else return false;
-        if (s.size() - i < len) return false;
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xc0) != 0x80) return false;
-            cp = cp << 6 | (cc & 0x3f);
-        }
-        static constexpr std::uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < least[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) return false;
-        i += len;
-    }
-    return true;
-}
+// The oracle for is_valid_utf8 (tests/support/utf8_oracle.hpp).
+bool plain_utf8(std::string_view s) { return wrenn_test::utf8_oracle(s); }
 
 bool valid_close_code(std::uint16_t c) {
     return (c >= 1000 && c <= 1003) || (c >= 1007 && c <= 1014) || (c >= 3000 && c <= 4999);

@@ -9,6 +9,8 @@
 #include <wrenn/protocol/request_head.hpp>
 #include <wrenn/protocol/ws_frames.hpp>
 
+#include "../support/utf8_oracle.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -24,35 +26,10 @@ using namespace std::string_literals;
 
 namespace {
 
-// ---- an independent UTF-8 oracle ----
+// ---- an independent UTF-8 oracle (tests/support/utf8_oracle.hpp) ----
 
-// Decodes code point by code point from the bit patterns of RFC 3629 §3 and
-// then rejects what §3/§4 forbid: overlong forms, surrogates, past U+10FFFF.
-bool oracle_utf8(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t len;
-        std::uint32_t cp;
-        if ((c & 0x80) == 0) len = 1, cp = c;
-        else if ((c & 0xe0) == 0xc0) len = 2, cp = c & 0x1f;
-        else if ((c & 0xf0) == 0xe0) len = 3, cp = c & 0x0f;
-        else if ((c & 0xf8) == 0xf0) len = 4, cp = c & 0x07;
-        else return false;  // a continuation byte or F8..FF as a lead
-        if (s.size() - i < len) return false;
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc & 0xc0) != 0x80) return false;
-            cp = cp << 6 | (cc & 0x3f);
-        }
-        static constexpr std::uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_for_len[len]) return false;           // overlong
-        if (cp >= 0xd800 && cp <= 0xdfff) return false;    // UTF-16 surrogate
-        if (cp > 0x10ffff) return false;                   // past Unicode
-        i += len;
-    }
-    return true;
-}
+using wrenn_test::utf8_oracle;
+bool oracle_utf8(std::string_view s) { return utf8_oracle(s); }
 
 // Known sequences (Markus Kuhn's UTF-8 decoder stress test, RFC 3629), with
 // the verdict written down by hand rather than computed.

@@ -237,7 +237,7 @@ public:
         : ws_connection(next.get_executor(), std::move(operation), idle), next(std::move(next)) {}
 
     asio::awaitable<boost::system::error_code> write_frame(protocol::ws_opcode op, std::string_view payload) override {
-        std::array<unsigned char, 4> mask;
+        std::array<unsigned char, 4> mask{};
         RAND_bytes(mask.data(), static_cast<int>(mask.size()));  // RFC 6455 §5.3: unpredictable
         out.clear();
         protocol::append_ws_frame(out, op, payload, mask);
@@ -472,7 +472,7 @@ asio::awaitable<std::shared_ptr<ws_connection>> handshake(std::shared_ptr<http_t
         c->handshake_timed_out = true;
         c->close_socket();
     });
-    std::array<unsigned char, 16> nonce;
+    std::array<unsigned char, 16> nonce{};
     RAND_bytes(nonce.data(), static_cast<int>(nonce.size()));
     const std::string key = protocol::ws_key(nonce), upgrade = protocol::ws_upgrade_headers(key);
     protocol::request_head h;
