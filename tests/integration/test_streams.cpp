@@ -121,7 +121,10 @@ TEST_CASE("stream: 100,000 lines arrive complete and in order", "[streams]") {
 TEST_CASE("stream: 1,000 concurrent streams on one io_context", "[streams][scale]") {
     local_server srv;
     auto cfg = srv.config();
-    cfg.timeouts.connect *= wrenn_test::slowdown;  // 1,000 upgrades at once: room for a sanitizer build
+    // 1,000 upgrades at once, each waiting behind the server's spawns (four
+    // execs per stream in the sandbox): 11 s to 22 s on this VM depending on
+    // its moment, so the upgrade gets 60 s (twice connect), more under sanitizers
+    cfg.timeouts.connect = std::chrono::seconds(30) * wrenn_test::slowdown;
     wrenn_test::run(cfg, [](wrenn::client c) -> asio::awaitable<void> {
         auto cap = co_await capsule::create(c, {.wait = true});
         auto ex = co_await asio::this_coro::executor;
