@@ -29,6 +29,7 @@ TEST_CASE("load: 10,000 mixed operations across 100 capsules, none lost, duplica
             caps[static_cast<std::size_t>(k)] = cap;
         };
         auto failures = co_await wrenn_test::run_all(capsules, 16, create);
+        INFO("first create failure: " << (failures.empty() ? std::string("none") : failures.front()));
         REQUIRE(failures.empty());
 
         std::vector<int> completed(operations, 0);
