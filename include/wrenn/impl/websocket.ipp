@@ -90,7 +90,7 @@ public:
     using receiver_type = std::unique_ptr<receiver_base, receiver_discard>;
 
     ws_connection(asio::any_io_executor ex, std::string operation, std::chrono::milliseconds idle)
-        : executor(ex), room(ex, clock::time_point::max()), write_gate(ex, clock::time_point::max()),
+        : executor(ex), reader_wake(ex, clock::time_point::max()), write_gate(ex, clock::time_point::max()),
           keepalive(ex), reading_stopped(ex, clock::time_point::max()), operation(std::move(operation)), idle(idle) {}
     virtual ~ws_connection() = default;
 
@@ -162,7 +162,7 @@ public:
         void* where = in_space ? static_cast<void*>(receiver_space) : ::operator new(sizeof(receiver_of<Handler>));
         receiver.reset(new (where) receiver_of<Handler>(std::move(handler), in_space ? &receiver_space_taken : nullptr));
         receiver_space_taken = receiver_space_taken || in_space;
-        if (consumer_paused) room.cancel();  // the reader stopped at a message nobody waited for
+        if (consumer_paused) reader_wake.cancel();  // the reader stopped at a message nobody waited for
         if (slot.is_connected())
             slot.assign([weak = weak_from_this(), mine = receiver.get()](asio::cancellation_type) {
                 auto c = weak.lock();
@@ -177,7 +177,7 @@ public:
         inbox_closed = true;
         ahead.reset();
         read_end = asio::error::operation_aborted;
-        room.cancel();
+        reader_wake.cancel();
         if (receiver) {
             ended = read_end;
             complete_later(nullptr);
@@ -207,7 +207,7 @@ public:
     alignas(std::max_align_t) unsigned char receiver_space[receiver_space_size];
     bool receiver_space_taken = false;
     receiver_type receiver;           // the consumer waiting for a message (only while `ahead` is empty)
-    asio::steady_timer room;          // never expires; cancelled to wake the reader (wait_for_consumer)
+    asio::steady_timer reader_wake;   // never expires; cancelled to wake the reader (wait_for_consumer)
     asio::steady_timer write_gate;    // never expires; cancelled to wake waiting writers
     asio::steady_timer keepalive;     // the idle check's tick (see keepalive_loop)
     asio::steady_timer reading_stopped;  // never expires; cancelled when the reader stops
@@ -355,7 +355,7 @@ private:
     // our consumer's pace.
     void wait_for_consumer(std::shared_ptr<ws_stream> self) {
         consumer_paused = true;
-        room.async_wait([self = std::move(self)](boost::system::error_code) mutable {
+        reader_wake.async_wait([self = std::move(self)](boost::system::error_code) mutable {
             self->consumer_paused = false;
             if (self->ahead && !self->inbox_closed) return self->wait_for_consumer(std::move(self));
             self->decode(std::move(self));
