@@ -6,6 +6,7 @@
 #include <wrenn/detail/client_impl.hpp>
 #include <wrenn/detail/http.hpp>
 
+#include "build_kind.hpp"
 #include "expect.hpp"
 #include "local_server.hpp"
 #include "run.hpp"
@@ -346,7 +347,9 @@ TEST_CASE("code runner: Jupyter that never comes up is a timeout_error naming ju
         auto runner = co_await code_runner::create(c, {.template_name = "minimal"});
         std::exception_ptr inner;
         try {
-            co_await runner.run_code("1", {.jupyter_timeout = 2s});
+            // Long enough for one answer from the proxy even on a loaded,
+            // sanitized server (2 s once saw none, so 'last' was a timeout).
+            co_await runner.run_code("1", {.jupyter_timeout = 3s * wrenn_test::slowdown});
         } catch (...) {
             inner = std::current_exception();
         }

@@ -123,8 +123,11 @@ TEST_CASE("stream: 1,000 concurrent streams on one io_context", "[streams][scale
     auto cfg = srv.config();
     // 1,000 upgrades at once, each waiting behind the server's spawns (four
     // execs per stream in the sandbox): 11 s to 22 s on this VM depending on
-    // its moment, so the upgrade gets 60 s (twice connect), more under sanitizers
+    // its moment, so the upgrade gets 60 s (twice connect), more under sanitizers.
+    // While it spawns, the server's pings can be late too: the idle deadline
+    // scales the same way (a sanitized wrenn-local missed 30 s in CI).
     cfg.timeouts.connect = std::chrono::seconds(30) * wrenn_test::slowdown;
+    cfg.timeouts.idle = std::chrono::seconds(30) * wrenn_test::slowdown;
     wrenn_test::run(cfg, [](wrenn::client c) -> asio::awaitable<void> {
         auto cap = co_await capsule::create(c, {.wait = true});
         auto ex = co_await asio::this_coro::executor;
