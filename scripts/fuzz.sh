@@ -8,7 +8,7 @@
 #               `scripts/fuzz.sh --seconds 600 fuzz_url` is a long run.
 # target...     fuzz_answers fuzz_stream_messages fuzz_git fuzz_jupyter
 #               fuzz_url fuzz_multipart fuzz_server_request fuzz_ws_frames
-#               (default: all, one after the other)
+#               fuzz_http_answer (default: all, one after the other)
 #
 # Environment: WRENN_FUZZ_BUILD_DIR (default build-fuzz) is where the targets
 # are built and where each run keeps its corpus, log and crash inputs;
@@ -19,7 +19,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
-all_targets=(fuzz_answers fuzz_stream_messages fuzz_git fuzz_jupyter fuzz_url fuzz_multipart fuzz_server_request fuzz_ws_frames)
+all_targets=(fuzz_answers fuzz_stream_messages fuzz_git fuzz_jupyter fuzz_url fuzz_multipart fuzz_server_request fuzz_ws_frames fuzz_http_answer)
 seconds=20
 targets=()
 while (($#)); do

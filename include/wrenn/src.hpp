@@ -16,6 +16,7 @@
 #include <wrenn/impl/retry.ipp>
 #include <wrenn/impl/request_head.ipp>
 #include <wrenn/impl/ws_frames.ipp>
+#include <wrenn/impl/http_answer.ipp>
 #include <wrenn/impl/http_transport.ipp>
 #include <wrenn/impl/websocket.ipp>
 #include <wrenn/impl/stream_messages.ipp>

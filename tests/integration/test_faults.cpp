@@ -217,6 +217,25 @@ TEST_CASE("faults: bad answers that arrive whole", "[faults]") {
         CHECK(e.message().find("Bad Gateway") != std::string::npos);
         CHECK(srv.requests().size() == 1);
     }
+    SECTION("not HTTP/1.1 (a bad status line): transport_error saying what is wrong, not sent again") {
+        canned_server srv("ICY 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+        auto e = wrenn_test::as<wrenn::transport_error>(provoke(config_for(srv), get_capsule).error);
+        CHECK(e.code() == "connection_failed");
+        CHECK(std::string(e.what()).find("GET") != std::string::npos);
+        CHECK(std::string(e.what()).find("status line is 'ICY 200 OK'") != std::string::npos);
+        CHECK(srv.requests().size() == 1);
+    }
+    SECTION("bytes after the answer: the answer counts, its connection carries nothing more") {
+        // the start of an answer nobody asked for: read as the next one, it would garble it
+        canned_server srv(http_answer(200, capsule_json) + "HTTP/1.1 200 OK\r\n");
+        auto o = provoke(config_for(srv), [](wrenn::client c) -> asio::awaitable<void> {
+            (void)co_await c.capsules().get("cl-abc");
+            (void)co_await c.capsules().get("cl-abc");
+        });
+        CHECK_FALSE(o.error);
+        CHECK(o.pool.created == 2);
+        CHECK(srv.requests().size() == 2);
+    }
     SECTION("429 with Retry-After and retries off: rate_limited_error carrying the delay") {
         canned_server srv(http_answer(429, R"({"error":{"code":"rate_limited","message":"slow down"}})",
                                       "application/json", "Retry-After: 7\r\n"));

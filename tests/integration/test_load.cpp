@@ -2,10 +2,7 @@
 // writes and reads, gets) across 100 capsules on one io_context, with up to
 // 64 in flight. Every result must come back once, complete, and from the
 // capsule it was sent to: nothing lost, duplicated or mismatched.
-//
-// Under sanitizers it runs at a fifth of that size (2,000 operations across 20
-// capsules, still 64 in flight): the same code paths, so the same memory
-// errors show, while the full size alone took 11 minutes of the CI's 90.
+// Under sanitizers it runs at a quarter of that size (build_kind.hpp).
 #include <catch2/catch.hpp>
 
 #include <wrenn/wrenn.hpp>
@@ -21,11 +18,11 @@ namespace asio = boost::asio;
 using wrenn::capsule;
 using wrenn_test::local_server;
 
-TEST_CASE("load: 10,000 mixed operations across 100 capsules (a fifth under sanitizers), none lost, duplicated or "
+TEST_CASE("load: 10,000 mixed operations across 100 capsules (a quarter under sanitizers), none lost, duplicated or "
           "mismatched",
           "[load]") {
-    constexpr int size_divisor = WRENN_TEST_SANITIZED ? 5 : 1;
-    constexpr int capsules = 100 / size_divisor, operations = 10'000 / size_divisor, in_flight = 64;
+    constexpr int capsules = 100 / wrenn_test::load_divisor, operations = 10'000 / wrenn_test::load_divisor,
+                  in_flight = 64;
     local_server srv;
     wrenn_test::run(srv.config(), [&](wrenn::client c) -> asio::awaitable<void> {
         std::vector<std::optional<capsule>> caps(capsules);

@@ -17,6 +17,7 @@
 #include <boost/json.hpp>
 
 #include "async.hpp"
+#include "build_kind.hpp"
 #include "local_server.hpp"
 #include "ws_client.hpp"
 
@@ -785,12 +786,12 @@ TEST_CASE("ws slow client: more than 16 MiB unread ends the stream with an error
     });
 }
 
-TEST_CASE("ws load: 1000 concurrent exec streams", "[server][ws][load]") {
+TEST_CASE("ws load: 1000 concurrent exec streams (a quarter under sanitizers)", "[server][ws][load]") {
     local_server srv;
     run_io([&]() -> asio::awaitable<void> {
         auto id = co_await wrenn_test::create_capsule(srv);
         auto ex = co_await asio::this_coro::executor;
-        constexpr int n = 1000;
+        constexpr int n = 1000 / wrenn_test::load_divisor;
         int done = 0, ok = 0;
         std::vector<std::string> failures;
         asio::steady_timer all_done(ex, std::chrono::steady_clock::time_point::max());
@@ -832,7 +833,8 @@ TEST_CASE("ws load: 1000 concurrent exec streams", "[server][ws][load]") {
     }, std::chrono::seconds(110));
 }
 
-TEST_CASE("ws resources: the server's fd count returns to its baseline after 200 streams", "[server][ws][load]") {
+TEST_CASE("ws resources: the server's fd count returns to its baseline after 200 streams (a quarter under sanitizers)",
+          "[server][ws][load]") {
     auto tls = GENERATE(false, true);
     CAPTURE(tls);
     local_server srv({.tls = tls});
@@ -848,7 +850,7 @@ TEST_CASE("ws resources: the server's fd count returns to its baseline after 200
         REQUIRE(baseline > 0);
         auto ex = co_await asio::this_coro::executor;
         int done = 0;
-        constexpr int n = 200;
+        constexpr int n = 200 / wrenn_test::load_divisor;
         asio::steady_timer all_done(ex, std::chrono::steady_clock::time_point::max());
         std::string bg_path = "processes/" + std::to_string(bg) + "/stream";
         for (int i = 0; i < n; ++i) {

@@ -12,4 +12,9 @@
 
 namespace wrenn_test {
 inline constexpr int slowdown = WRENN_TEST_SANITIZED ? 4 : 1;
+// The load tests (hundreds of streams, thousands of operations) run at a
+// quarter of their size there: the same code paths, so the same memory
+// errors show, while at full size they outlast ctest's per-test limit and
+// take a third of the CI's 90 minutes.
+inline constexpr int load_divisor = WRENN_TEST_SANITIZED ? 4 : 1;
 } // namespace wrenn_test

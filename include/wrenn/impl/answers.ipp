@@ -5,6 +5,7 @@
 #include <wrenn/error.hpp>
 #include <wrenn/detail/json_read.hpp>
 #include <wrenn/detail/parsed_json.hpp>
+#include <wrenn/impl/capsule_decoder.ipp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value_to.hpp>
@@ -201,15 +202,24 @@ std::vector<T> decode_array(const json::value& v, std::string_view what) {
 } // namespace detail
 
 WRENN_DECL capsule_info decode_capsule(std::string_view body) {
-    auto c = detail::decode_object<capsule_info>(body, "a capsule request");
+    json::error_code ec;
+    auto h = detail::parse_capsules(body, false, ec);  // impl/capsule_decoder.ipp: no DOM
+    if (ec) detail::throw_invalid_json("a capsule request", ec);
+    if (h.wrong_shape || h.out.empty())
+        throw protocol_error("unexpected_answer", "The server's answer to a capsule request is not a JSON object");
+    auto& c = h.out.front();
     if (c.id.empty())
         throw protocol_error("unexpected_answer", "The server answered with a capsule that has no id");
-    return c;
+    return std::move(c);
 }
 
 WRENN_DECL std::vector<capsule_info> decode_capsule_list(std::string_view body) {
-    detail::parsed_answer answer(body, "list capsules");
-    return detail::decode_array<capsule_info>(answer.value, "list capsules");
+    json::error_code ec;
+    auto h = detail::parse_capsules(body, true, ec);
+    if (ec) detail::throw_invalid_json("list capsules", ec);
+    if (h.wrong_shape)
+        throw protocol_error("unexpected_answer", "The server's answer to list capsules is not a JSON array");
+    return std::move(h.out);
 }
 
 WRENN_DECL template_info decode_template(std::string_view body) {

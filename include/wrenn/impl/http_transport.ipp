@@ -3,6 +3,7 @@
 #include <wrenn/detail/http.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/protocol/answers.hpp>
+#include <wrenn/protocol/http_answer.hpp>
 #include <wrenn/protocol/request_head.hpp>
 #include <wrenn/protocol/retry.hpp>
 #include <wrenn/version.hpp>
@@ -17,14 +18,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/core/read_size.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <openssl/ssl.h>
@@ -33,6 +28,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -57,10 +53,44 @@ WRENN_DECL const char* to_string(http_method m) {
     return "GET";
 }
 
+// Bytes read from a connection that the answer reader has not taken yet.
+class read_buffer {
+public:
+    const char* data() const noexcept { return bytes_.get() + begin_; }
+    std::size_t size() const noexcept { return end_ - begin_; }
+    void consume(std::size_t n) noexcept {
+        begin_ += n;
+        if (begin_ == end_) begin_ = end_ = 0;
+    }
+    // Room to read into, in a buffer of at least `capacity` bytes (allocated
+    // on first use, so an idle pooled connection costs nothing here).
+    asio::mutable_buffer room(std::size_t capacity) {
+        if (capacity_ < capacity) {
+            std::unique_ptr<char[]> bigger(new char[capacity]);
+            if (size() > 0) std::memcpy(bigger.get(), data(), size());
+            end_ = size();
+            begin_ = 0;
+            bytes_ = std::move(bigger);
+            capacity_ = capacity;
+        } else if (begin_ > 0 && capacity_ - end_ < capacity_ / 4) {
+            std::memmove(bytes_.get(), data(), size());  // a partial head or chunk line: move it to the front
+            end_ = size();
+            begin_ = 0;
+        }
+        return {bytes_.get() + end_, capacity_ - end_};
+    }
+    void commit(std::size_t n) noexcept { end_ += n; }
+
+private:
+    std::unique_ptr<char[]> bytes_;
+    std::size_t capacity_ = 0, begin_ = 0, end_ = 0;
+};
+
 struct http_connection {
     std::optional<beast::tcp_stream> plain;
     std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
-    beast::flat_buffer buffer;
+    read_buffer in;
+    protocol::answer_reader reader;  // kept with the connection: its buffers are reused
     std::string head;  // the request head being sent (reused: it keeps its capacity)
     clock::time_point idle_since{};
     // While a read or write is under way on a pooled connection: when it has
@@ -212,16 +242,15 @@ private:
                                             clock::time_point deadline, std::chrono::milliseconds idle,
                                             exchange_state& st);
     template <class Stream>
-    asio::awaitable<http_response> read_answer(Stream& stream, http_connection& c, clock::time_point deadline,
-                                               std::chrono::milliseconds idle, exchange_state& st);
+    asio::awaitable<http_response> read_answer(Stream& stream, http_connection& c, const http_request& req,
+                                               clock::time_point deadline, std::chrono::milliseconds idle,
+                                               exchange_state& st);
     template <class Stream>
     asio::awaitable<void> write_chunked(Stream& stream, http_connection& c, const http_request& head,
                                         body_chunks& chunks, clock::time_point deadline,
                                         std::chrono::milliseconds idle);
-    template <class Stream, class Parser>
-    asio::awaitable<boost::system::error_code> read_step(Stream& stream, http_connection& c, Parser& p,
-                                                         clock::time_point deadline, std::chrono::milliseconds idle,
-                                                         bool& got_bytes);
+    // An answer the reader refused (c.reader.failure() says why).
+    [[noreturn]] void bad_answer(const http_request& req, const std::string& why) const;
     // The request head, into c.head.
     void write_head(http_connection& c, const http_request& req, bool chunked) const;
     void arm_watchdog(clock::time_point at);
@@ -284,7 +313,8 @@ inline void http_transport::fail(boost::system::error_code ec, const http_reques
                                                phase + ": " + ec.message());
     }
     throw transport_error(std::string(phase) == std::string("connect") ? "connect_failed" : "connection_failed",
-                          what + " failed while " + phase + ": " + ec.message());
+                          what + " failed while " + phase + ": " +
+                              (ec == asio::error::eof ? std::string("the server closed the connection") : ec.message()));
 }
 
 inline asio::awaitable<std::unique_ptr<http_connection>> http_transport::connect(clock::time_point deadline) {
@@ -448,65 +478,56 @@ asio::awaitable<http_response> http_transport::exchange(Stream& stream, http_con
     st.write_failed = true;
     co_await write_request(stream, c, req);
     st.write_failed = false;
-    co_return co_await read_answer(stream, c, deadline, idle, st);
+    co_return co_await read_answer(stream, c, req, deadline, idle, st);
 }
 
-// Reads until the parser makes progress, as Beast's http::async_read_some
-// does, but renews the idle limit on every read from the socket: an answer
-// that keeps coming is never idle, however slowly its header arrives (Beast's
-// read would run on one expiry for the whole header). `got_bytes`: a byte of
-// the answer arrived (or was already buffered).
-template <class Stream, class Parser>
-asio::awaitable<boost::system::error_code> http_transport::read_step(Stream& stream, http_connection& c, Parser& p,
-                                                                     clock::time_point deadline,
-                                                                     std::chrono::milliseconds idle, bool& got_bytes) {
-    auto& b = c.buffer;
-    boost::system::error_code ec;
-    if (b.size() > 0) {
-        got_bytes = true;
-        b.consume(p.put(b.data(), ec));
-        if (ec != http::error::need_more) co_return ec;
-    }
-    for (;;) {
-        auto room = beast::read_size(b, 64 * 1024);
-        if (room == 0) co_return http::error::buffer_overflow;
-        watch(c, deadline, idle);
-        auto [read_ec, n] = co_await stream.async_read_some(b.prepare(room), asio::as_tuple(asio::use_awaitable));
-        if (read_ec == asio::error::eof) {
-            if (!p.got_some()) co_return http::error::end_of_stream;
-            ec = {};
-            p.put_eof(ec);  // a body that ends with the connection
-            co_return ec;
-        }
-        if (read_ec) co_return read_ec;
-        got_bytes = true;
-        b.commit(n);
-        ec = {};
-        b.consume(p.put(b.data(), ec));
-        if (ec != http::error::need_more) co_return ec;
-    }
+inline void http_transport::bad_answer(const http_request& req, const std::string& why) const {
+    throw transport_error("connection_failed", std::string(to_string(req.method)) + " " + s_.origin.scheme + "://" +
+                                                   host_header_ + req.target +
+                                                   ": the server's answer could not be read: " + why);
 }
 
+// Reads the answer with the connection's reader. The idle limit is renewed
+// on every read from the socket: an answer that keeps coming is never idle,
+// however slowly its head arrives.
 template <class Stream>
 asio::awaitable<http_response> http_transport::read_answer(Stream& stream, http_connection& c,
-                                                           clock::time_point deadline, std::chrono::milliseconds idle,
-                                                           exchange_state& st) {
-    http::response_parser<http::string_body> p;
-    p.header_limit(64 * 1024);
-    p.body_limit(512ull * 1024 * 1024);
-    p.eager(true);  // the header and the body in one step when both are there
-    while (!p.is_done()) {
-        auto ec = co_await read_step(stream, c, p, deadline, idle, st.got_answer_bytes);
-        if (ec) throw boost::system::system_error(ec);
-    }
-    auto& msg = p.get();
-    st.keep_alive = msg.keep_alive();
+                                                           const http_request& req, clock::time_point deadline,
+                                                           std::chrono::milliseconds idle, exchange_state& st) {
+    using event = protocol::answer_reader::event;
+    auto& r = c.reader;
+    r.reset({.body = 512ull * 1024 * 1024});
     http_response out;
-    out.status = msg.result_int();
-    out.body = std::move(msg.body());
-    if (auto it = msg.find(http::field::content_type); it != msg.end()) out.content_type = std::string(it->value());
-    if (auto it = msg.find(http::field::retry_after); it != msg.end())
-        out.retry_after = protocol::parse_retry_after(it->value());
+    for (;;) {
+        std::size_t used = 0;
+        auto e = r.read(c.in.data(), c.in.size(), used);
+        c.in.consume(used);
+        if (e == event::body) {
+            out.body.append(r.body());
+            continue;
+        }
+        if (e == event::head) {
+            if (auto n = r.content_length()) out.body.reserve(static_cast<std::size_t>(*n));
+            continue;
+        }
+        if (e == event::done) break;
+        if (e == event::failed) bad_answer(req, r.failure());
+        watch(c, deadline, idle);
+        auto [ec, n] = co_await stream.async_read_some(c.in.room(16 * 1024), asio::as_tuple(asio::use_awaitable));
+        if (ec == asio::error::eof) {
+            if (!r.started()) throw boost::system::system_error(ec);  // nothing came: maybe a stale connection
+            if (r.finish() == event::done) break;                    // a body that ends with the connection
+            bad_answer(req, r.failure());
+        }
+        if (ec) throw boost::system::system_error(ec);
+        st.got_answer_bytes = true;
+        c.in.commit(n);
+    }
+    // Bytes after the answer: the connection is in no known state for another request.
+    st.keep_alive = r.keep_alive() && c.in.size() == 0;
+    out.status = r.status();
+    if (auto v = r.header("content-type")) out.content_type = std::string(*v);
+    if (auto v = r.header("retry-after")) out.retry_after = protocol::parse_retry_after(*v);
     co_return out;
 }
 
@@ -538,10 +559,10 @@ inline asio::awaitable<http_response> http_transport::send_streaming(http_reques
         http_response resp;
         if (l.conn->tls) {
             co_await write_chunked(*l.conn->tls, *l.conn, head, chunks, deadline, idle);
-            resp = co_await read_answer(*l.conn->tls, *l.conn, deadline, idle, st);
+            resp = co_await read_answer(*l.conn->tls, *l.conn, head, deadline, idle, st);
         } else {
             co_await write_chunked(*l.conn->plain, *l.conn, head, chunks, deadline, idle);
-            resp = co_await read_answer(*l.conn->plain, *l.conn, deadline, idle, st);
+            resp = co_await read_answer(*l.conn->plain, *l.conn, head, deadline, idle, st);
         }
         l.reusable = st.keep_alive;
         co_return resp;
@@ -642,43 +663,46 @@ inline asio::awaitable<http_response> http_transport::send(std::shared_ptr<http_
 struct http_body_stream::state {
     std::shared_ptr<http_transport> transport;
     http_transport::lease lease;
-    http::response_parser<http::buffer_body> parser;
-    std::unique_ptr<char[]> buf{new char[64 * 1024]};
     clock::time_point deadline;
     std::chrono::milliseconds idle;
     http_request req;  // for error messages
 
-    state(std::shared_ptr<http_transport> t, http_transport::lease l)
-        : transport(std::move(t)), lease(std::move(l)) {
-        parser.header_limit(64 * 1024);
-        parser.body_limit(boost::none);  // any size: it is streamed
-        // Beast sizes each read by the buffer's spare room and never grows it
-        // for a buffer_body: without this the body came 512 bytes a read
-        // (bench/NOTES.md: a 1 GiB download at 0.1-0.25x curl).
-        lease.conn->buffer.reserve(64 * 1024);
+    state(std::shared_ptr<http_transport> t, http_transport::lease l) : transport(std::move(t)), lease(std::move(l)) {
+        lease.conn->reader.reset();  // any size: it is streamed
     }
 
+    // The next event of the answer, reading from the socket as needed. A
+    // body piece stays valid until the next call.
     template <class Stream>
-    asio::awaitable<std::size_t> read_some(Stream& stream) {
-        auto& body = parser.get().body();
-        body.data = buf.get();
-        body.size = 64 * 1024;
-        bool got_bytes = false;
-        auto ec = co_await transport->read_step(stream, *lease.conn, parser, deadline, idle, got_bytes);
-        if (ec && ec != http::error::need_buffer) throw boost::system::system_error(ec);
-        // the reader may take its time before the next call: no idle limit meanwhile
-        http_transport::unwatch(*lease.conn);
-        co_return 64 * 1024 - body.size;
+    asio::awaitable<protocol::answer_reader::event> next_event(Stream& stream) {
+        using event = protocol::answer_reader::event;
+        auto& c = *lease.conn;
+        auto& r = c.reader;
+        for (;;) {
+            std::size_t used = 0;
+            auto e = r.read(c.in.data(), c.in.size(), used);
+            c.in.consume(used);
+            if (e == event::failed) transport->bad_answer(req, r.failure());
+            if (e != event::need_more) co_return e;
+            transport->watch(c, deadline, idle);
+            // 64 KiB reads: a 1 GiB download at curl's pace (bench/NOTES.md)
+            auto [ec, n] = co_await stream.async_read_some(c.in.room(64 * 1024), asio::as_tuple(asio::use_awaitable));
+            // the reader may take its time before the next call: no idle limit meanwhile
+            http_transport::unwatch(c);
+            if (ec == asio::error::eof) {
+                if (!r.started()) throw boost::system::system_error(ec);
+                e = r.finish();
+                if (e == event::failed) transport->bad_answer(req, r.failure());
+                co_return e;
+            }
+            if (ec) throw boost::system::system_error(ec);
+            c.in.commit(n);
+        }
     }
 
     template <class Stream>
     asio::awaitable<void> read_head(Stream& stream) {
-        bool got_bytes = false;
-        while (!parser.is_header_done()) {
-            auto ec = co_await transport->read_step(stream, *lease.conn, parser, deadline, idle, got_bytes);
-            if (ec) throw boost::system::system_error(ec);
-        }
-        http_transport::unwatch(*lease.conn);
+        while (!lease.conn->reader.head_done()) (void)co_await next_event(stream);
     }
 };
 
@@ -687,35 +711,36 @@ WRENN_DECL http_body_stream::http_body_stream(http_body_stream&&) noexcept = def
 WRENN_DECL http_body_stream& http_body_stream::operator=(http_body_stream&&) noexcept = default;
 WRENN_DECL http_body_stream::~http_body_stream() = default;
 
-WRENN_DECL unsigned http_body_stream::status() const { return s_->parser.get().result_int(); }
+WRENN_DECL unsigned http_body_stream::status() const { return s_->lease.conn->reader.status(); }
 
 WRENN_DECL std::optional<std::uint64_t> http_body_stream::content_length() const {
-    auto n = s_->parser.content_length();
-    return n ? std::optional<std::uint64_t>(*n) : std::nullopt;
+    return s_->lease.conn->reader.content_length();
 }
 
 WRENN_DECL std::optional<std::chrono::seconds> http_body_stream::retry_after() const {
-    auto& msg = s_->parser.get();
-    if (auto it = msg.find(http::field::retry_after); it != msg.end()) return protocol::parse_retry_after(it->value());
+    if (auto v = s_->lease.conn->reader.header("retry-after")) return protocol::parse_retry_after(*v);
     return std::nullopt;
 }
 
 WRENN_DECL asio::awaitable<std::string_view> http_body_stream::next() {
+    using event = protocol::answer_reader::event;
     auto& st = *s_;
+    auto& c = *st.lease.conn;
     try {
-        while (!st.parser.is_done()) {
-            std::size_t n = 0;  // if/else, never ?: around co_await (g++ 12)
-            if (st.lease.conn->tls)
-                n = co_await st.read_some(*st.lease.conn->tls);
+        for (;;) {
+            auto e = event::need_more;  // if/else, never ?: around co_await (g++ 12)
+            if (c.tls)
+                e = co_await st.next_event(*c.tls);
             else
-                n = co_await st.read_some(*st.lease.conn->plain);
-            if (n > 0) co_return std::string_view(st.buf.get(), n);
+                e = co_await st.next_event(*c.plain);
+            if (e == event::body) co_return c.reader.body();
+            if (e == event::done) break;
         }
     } catch (const boost::system::system_error& e) {
-        st.transport->fail(http_transport::cause(*st.lease.conn, e), st.req, st.deadline, "reading the answer");
+        st.transport->fail(http_transport::cause(c, e), st.req, st.deadline, "reading the answer");
     }
     // Complete: the connection may serve the next request.
-    st.lease.reusable = st.parser.get().keep_alive();
+    st.lease.reusable = c.reader.keep_alive() && c.in.size() == 0;
     co_return std::string_view{};
 }
 

@@ -4,6 +4,7 @@
 #include <wrenn/error.hpp>
 #include <wrenn/impl/http_transport.ipp>
 #include <wrenn/protocol/answers.hpp>
+#include <wrenn/protocol/http_answer.hpp>
 #include <wrenn/protocol/ws_frames.hpp>
 
 #include <boost/asio/append.hpp>
@@ -12,7 +13,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/http/read.hpp>
 
 #include <openssl/rand.h>
 
@@ -484,45 +484,59 @@ asio::awaitable<std::shared_ptr<ws_connection>> handshake(std::shared_ptr<http_t
     h.extra_headers = upgrade;
     std::string head;
     protocol::append_request_head(head, h);
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;  // a 1xx answer has no body: done after its head
-    parser.body_limit(1024 * 1024);                   // an error page
+    // The answer: a 101 is done after its head, and the bytes after it are
+    // frames; any other status comes with an error page (1 MiB at most).
+    using event = protocol::answer_reader::event;
+    protocol::answer_reader answer({.body = 1024 * 1024});
+    std::string buffer(16 * 1024, '\0'), body;
+    std::size_t begin = 0, end = 0;
     auto [ec, n] = co_await asio::async_write(conn->io(), asio::buffer(head), asio::as_tuple(asio::use_awaitable));
-    if (!ec) std::tie(ec, n) = co_await http::async_read(conn->io(), buffer, parser, asio::as_tuple(asio::use_awaitable));
+    for (auto e = event::need_more; !ec && e != event::done;) {
+        std::size_t used = 0;
+        e = answer.read(buffer.data() + begin, end - begin, used);
+        begin += used;
+        if (e == event::body) body.append(answer.body());
+        if (e == event::failed) break;
+        if (e != event::need_more) continue;
+        begin = end = 0;  // all taken
+        std::tie(ec, n) = co_await conn->io().async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+        if (ec == asio::error::eof && answer.started()) {
+            ec = {};
+            if (answer.finish() != event::done) break;
+            e = event::done;
+        }
+        end = n;
+    }
     conn->handshaking = false;
     limit.cancel();
     if (conn->handshake_timed_out)
         throw timeout_error("connect_timeout", conn->operation + ": the WebSocket upgrade did not complete in time "
                                                                  "(twice the connect timeout)");
+    http_request what;
+    what.target = target;
     if (ec) {
-        http_request what;
-        what.target = target;
         http_transport& transport = *t;
         transport.fail(ec, what, deadline, "opening the WebSocket");
     }
-    const auto& res = parser.get();
-    if (res.result_int() != 101) {
+    if (!answer.is_done())
+        throw transport_error("connection_failed", conn->operation +
+                                                       ": the server's answer to the WebSocket upgrade could not be "
+                                                       "read: " + answer.failure());
+    if (answer.status() != 101) {
         std::optional<std::chrono::seconds> retry;
-        if (auto it = res.find(http::field::retry_after); it != res.end())
-            retry = protocol::parse_retry_after(it->value());
+        if (auto v = answer.header("retry-after")) retry = protocol::parse_retry_after(*v);
         protocol::error_context ctx{conn->operation, false};
-        protocol::throw_http_error(res.result_int(), res.body(), retry, ctx);
+        protocol::throw_http_error(answer.status(), body, retry, ctx);
     }
-    auto field = [&res](http::field f) -> std::optional<std::string_view> {
-        auto it = res.find(f);
-        if (it == res.end()) return std::nullopt;
-        return std::string_view(it->value().data(), it->value().size());
-    };
-    protocol::ws_upgrade_answer answer{field(http::field::upgrade), field(http::field::connection),
-                                       field(http::field::sec_websocket_accept),
-                                       field(http::field::sec_websocket_extensions),
-                                       field(http::field::sec_websocket_protocol)};
-    if (auto problem = protocol::ws_upgrade_problem(answer, key))
+    protocol::ws_upgrade_answer upgrade_answer{answer.header("upgrade"), answer.header("connection"),
+                                               answer.header("sec-websocket-accept"),
+                                               answer.header("sec-websocket-extensions"),
+                                               answer.header("sec-websocket-protocol")};
+    if (auto problem = protocol::ws_upgrade_problem(upgrade_answer, key))
         throw protocol_error("bad_upgrade", conn->operation + ": the server accepted the WebSocket upgrade (101) but " +
                                                 *problem + "; is the base URL a Wrenn server, reached through no "
                                                            "proxy that rewrites WebSocket upgrades?");
-    auto already = buffer.data();
-    ws_stream<Next>::start_reading(conn, std::string_view(static_cast<const char*>(already.data()), already.size()));
+    ws_stream<Next>::start_reading(conn, std::string_view(buffer).substr(begin, end - begin));
     if (conn->idle.count() > 0) asio::co_spawn(conn->executor, keepalive_loop(conn), asio::detached);
     co_return conn;
 }
