@@ -42,6 +42,7 @@ struct http_request {
     std::optional<std::chrono::milliseconds> total_timeout;  // overrides config
     std::string operation;        // for error messages, e.g. "files.read('/x')"
     bool path_operation = false;  // a 502 "no such file" is a not_found_error
+    bool throw_http_errors = false;  // send() raises a status >= 400 (after its retries) as the SDK's error
 };
 
 struct http_response {

@@ -236,15 +236,16 @@ private:
     }
 
     asio::awaitable<lease> acquire(clock::time_point deadline, bool fresh, bool& reused, bool resendable = false);
+    // An idle connection that is still usable, leased without a coroutine
+    // frame (the common case under load); nullopt when there is none.
+    std::optional<lease> take_idle(bool resendable);
     asio::awaitable<std::unique_ptr<http_connection>> connect(clock::time_point deadline);
+    // Sends `req` (unless its body went already: send_streaming) and reads
+    // the answer, in one coroutine frame.
     template <class Stream>
     asio::awaitable<http_response> exchange(Stream& stream, http_connection& c, const http_request& req,
                                             clock::time_point deadline, std::chrono::milliseconds idle,
-                                            exchange_state& st);
-    template <class Stream>
-    asio::awaitable<http_response> read_answer(Stream& stream, http_connection& c, const http_request& req,
-                                               clock::time_point deadline, std::chrono::milliseconds idle,
-                                               exchange_state& st);
+                                            exchange_state& st, bool write = true);
     template <class Stream>
     asio::awaitable<void> write_chunked(Stream& stream, http_connection& c, const http_request& head,
                                         body_chunks& chunks, clock::time_point deadline,
@@ -398,6 +399,21 @@ inline void http_transport::on_watchdog() {
     if (next != clock::time_point::max()) arm_watchdog(next);
 }
 
+inline std::optional<http_transport::lease> http_transport::take_idle(bool resendable) {
+    while (!idle_.empty()) {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        if (still_open(*c, s_.max_idle_age, resendable)) {
+            std::optional<lease> l(std::in_place, this);
+            busy_.push_back(c.get());
+            l->conn = std::move(c);
+            return l;
+        }
+        --open_;
+    }
+    return std::nullopt;
+}
+
 inline asio::awaitable<http_transport::lease> http_transport::acquire(clock::time_point deadline, bool fresh,
                                                                       bool& reused, bool resendable) {
     if (fresh) {
@@ -406,17 +422,9 @@ inline asio::awaitable<http_transport::lease> http_transport::acquire(clock::tim
         idle_.clear();
     }
     for (;;) {
-        while (!idle_.empty()) {
-            auto c = std::move(idle_.back());
-            idle_.pop_back();
-            if (still_open(*c, s_.max_idle_age, resendable)) {
-                lease l(this);
-                busy_.push_back(c.get());
-                l.conn = std::move(c);
-                reused = true;
-                co_return l;
-            }
-            --open_;
+        if (auto l = take_idle(resendable)) {
+            reused = true;
+            co_return std::move(*l);
         }
         if (open_ < s_.max_connections) {
             ++open_;
@@ -455,11 +463,8 @@ inline void http_transport::write_head(http_connection& c, const http_request& r
 }
 
 // The head and the body in one write, straight from their strings.
-template <class Stream>
-asio::awaitable<void> write_request(Stream& stream, const http_connection& c, const http_request& req) {
-    std::array<asio::const_buffer, 2> bufs{asio::buffer(c.head),
-                                           asio::buffer(req.content_type.empty() ? std::string_view() : req.body)};
-    co_await asio::async_write(stream, bufs, asio::use_awaitable);
+inline std::array<asio::const_buffer, 2> request_buffers(const http_connection& c, const http_request& req) {
+    return {asio::buffer(c.head), asio::buffer(req.content_type.empty() ? std::string_view() : req.body)};
 }
 
 inline http_transport::limits http_transport::limits_for(const http_request& req) const {
@@ -467,18 +472,6 @@ inline http_transport::limits http_transport::limits_for(const http_request& req
     auto idle = req.idle_timeout.value_or(s_.timeouts.idle);
     if (idle.count() <= 0) idle = std::chrono::hours(24 * 365);
     return {total.count() > 0 ? clock::now() + total : clock::time_point::max(), idle};
-}
-
-template <class Stream>
-asio::awaitable<http_response> http_transport::exchange(Stream& stream, http_connection& c, const http_request& req,
-                                                        clock::time_point deadline, std::chrono::milliseconds idle,
-                                                        exchange_state& st) {
-    write_head(c, req, false);
-    watch(c, deadline, idle);
-    st.write_failed = true;
-    co_await write_request(stream, c, req);
-    st.write_failed = false;
-    co_return co_await read_answer(stream, c, req, deadline, idle, st);
 }
 
 inline void http_transport::bad_answer(const http_request& req, const std::string& why) const {
@@ -491,10 +484,17 @@ inline void http_transport::bad_answer(const http_request& req, const std::strin
 // on every read from the socket: an answer that keeps coming is never idle,
 // however slowly its head arrives.
 template <class Stream>
-asio::awaitable<http_response> http_transport::read_answer(Stream& stream, http_connection& c,
-                                                           const http_request& req, clock::time_point deadline,
-                                                           std::chrono::milliseconds idle, exchange_state& st) {
+asio::awaitable<http_response> http_transport::exchange(Stream& stream, http_connection& c, const http_request& req,
+                                                        clock::time_point deadline, std::chrono::milliseconds idle,
+                                                        exchange_state& st, bool write) {
     using event = protocol::answer_reader::event;
+    if (write) {
+        write_head(c, req, false);
+        watch(c, deadline, idle);
+        st.write_failed = true;
+        co_await asio::async_write(stream, request_buffers(c, req), asio::use_awaitable);
+        st.write_failed = false;
+    }
     auto& r = c.reader;
     r.reset({.body = 512ull * 1024 * 1024});
     http_response out;
@@ -559,10 +559,10 @@ inline asio::awaitable<http_response> http_transport::send_streaming(http_reques
         http_response resp;
         if (l.conn->tls) {
             co_await write_chunked(*l.conn->tls, *l.conn, head, chunks, deadline, idle);
-            resp = co_await read_answer(*l.conn->tls, *l.conn, head, deadline, idle, st);
+            resp = co_await exchange(*l.conn->tls, *l.conn, head, deadline, idle, st, false);
         } else {
             co_await write_chunked(*l.conn->plain, *l.conn, head, chunks, deadline, idle);
-            resp = co_await read_answer(*l.conn->plain, *l.conn, head, deadline, idle, st);
+            resp = co_await exchange(*l.conn->plain, *l.conn, head, deadline, idle, st, false);
         }
         l.reusable = st.keep_alive;
         co_return resp;
@@ -604,23 +604,28 @@ inline asio::awaitable<http_response> http_transport::send(std::shared_ptr<http_
         std::string error_text, error_code;
         http_response resp;
         try {
-            bool reused = false;
-            auto l = co_await t.acquire(deadline, fresh, reused, req.idempotent);
+            bool reused = true;
+            // (after a stale connection: none of the idle ones, acquire() drops them)
+            auto l = fresh ? std::nullopt : t.take_idle(req.idempotent);
+            if (!l) {
+                auto got = co_await t.acquire(deadline, fresh, reused, req.idempotent);
+                l.emplace(std::move(got));
+            }
             connected = true;
             try {
                 // (if/else, not ?: — g++ 12 destroys the result of a co_await in a
                 // conditional expression twice)
-                if (l.conn->tls)
-                    resp = co_await t.exchange(*l.conn->tls, *l.conn, req, deadline, idle, st);
+                if (l->conn->tls)
+                    resp = co_await t.exchange(*l->conn->tls, *l->conn, req, deadline, idle, st);
                 else
-                    resp = co_await t.exchange(*l.conn->plain, *l.conn, req, deadline, idle, st);
-                l.reusable = st.keep_alive;
+                    resp = co_await t.exchange(*l->conn->plain, *l->conn, req, deadline, idle, st);
+                l->reusable = st.keep_alive;
             } catch (const boost::system::system_error& e) {
                 // A kept-alive connection the server had already closed: send again
                 // on a fresh one, not counted as an attempt, if the request cannot
                 // have been processed (it never fully left) or is idempotent and no
                 // byte of the answer arrived.
-                auto ec = cause(*l.conn, e);
+                auto ec = cause(*l->conn, e);
                 stale = reused && !fresh && ec != asio::error::operation_aborted && ec != beast::error::timeout &&
                         (st.write_failed || (req.idempotent && !st.got_answer_bytes));
                 if (!stale) t.fail(ec, req, deadline, st.write_failed ? "sending the request" : "reading the answer");
@@ -653,6 +658,8 @@ inline asio::awaitable<http_response> http_transport::send(std::shared_ptr<http_
         t.report(req, attempt, started, o.status, error_text, delay);
         if (!delay) {
             if (failure) std::rethrow_exception(failure);
+            if (req.throw_http_errors && resp.status >= 400)
+                protocol::throw_http_error(resp.status, resp.body, resp.retry_after, {req.operation, req.path_operation});
             co_return resp;
         }
         asio::steady_timer pause(t.ex_, *delay);
@@ -756,10 +763,10 @@ inline asio::awaitable<http_body_stream> http_transport::open_body_stream(http_r
         write_head(conn, req, false);
         watch(conn, deadline, idle);
         if (conn.tls) {
-            co_await write_request(*conn.tls, conn, req);
+            co_await asio::async_write(*conn.tls, request_buffers(conn, req), asio::use_awaitable);
             co_await st->read_head(*conn.tls);
         } else {
-            co_await write_request(*conn.plain, conn, req);
+            co_await asio::async_write(*conn.plain, request_buffers(conn, req), asio::use_awaitable);
             co_await st->read_head(*conn.plain);
         }
     } catch (const boost::system::system_error& e) {

@@ -2,6 +2,7 @@
 
 #include <wrenn/protocol/url.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -92,10 +93,18 @@ WRENN_DECL std::string join_path(const url& base, std::string_view path) {
 
 WRENN_DECL std::string encode_component(std::string_view s) {
     static constexpr char hex[] = "0123456789ABCDEF";
+    // RFC 3986 unreserved, without the locale (std::isalnum asks it for every byte)
+    auto unreserved = [](unsigned char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+               c == '.' || c == '~';
+    };
+    // an id or a plain name (the usual case) goes as it is, in one copy
+    if (std::all_of(s.begin(), s.end(), [&](char c) { return unreserved(static_cast<unsigned char>(c)); }))
+        return std::string(s);
     std::string out;
     out.reserve(s.size());
     for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+        if (unreserved(c)) {
             out += static_cast<char>(c);
         } else {
             out += '%';
