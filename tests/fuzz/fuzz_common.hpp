@@ -7,6 +7,8 @@
 
 #include <wrenn/error.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -22,6 +24,18 @@ void expect_wrenn_error_only(F&& f) {
     } catch (const wrenn::error&) {
         // the documented refusal
     }
+}
+
+// How many of the `left` bytes the next piece of a cut-up run takes (the
+// readers are run whole and in pieces, and must agree): `seed` 0 gives all
+// of them; otherwise pieces of 1 + (seed & 0x1f) bytes, or of varying sizes
+// up to twice that (drawn from `lcg`) when seed & 0x20.
+inline std::size_t next_piece(unsigned seed, std::uint32_t& lcg, std::size_t left) {
+    if (seed == 0) return left;
+    lcg = lcg * 1103515245u + 12345u;
+    const std::size_t base = 1 + (seed & 0x1f);
+    const std::size_t n = seed & 0x20 ? 1 + (lcg >> 16) % (2 * base) : base;
+    return n < left ? n : left;
 }
 
 // Aborts with a message when a property does not hold.

@@ -154,12 +154,7 @@ result run(answer_reader& r, std::string_view wire, const answer_limits& limits,
             }
             break;
         }
-        std::size_t n = wire.size() - pos;
-        if (piece_seed != 0) {
-            lcg = lcg * 1103515245u + 12345u;
-            const std::size_t base = 1 + (piece_seed & 0x1f);
-            n = std::min<std::size_t>(n, piece_seed & 0x20 ? 1 + (lcg >> 16) % (2 * base) : base);
-        }
+        const std::size_t n = fuzz::next_piece(piece_seed, lcg, wire.size() - pos);
         buf.append(wire.substr(pos, n));
         pos += n;
     }

@@ -112,12 +112,7 @@ std::vector<std::string> run(std::string_view wire, std::size_t max_message, uns
         // need_more: all used but a cut header (2 to 10 bytes long)
         fuzz::check(buf.size() < 10, "need_more with more than a cut header unused");
         if (pos == wire.size()) break;
-        std::size_t n = wire.size() - pos;
-        if (piece_seed != 0) {
-            lcg = lcg * 1103515245u + 12345u;
-            const std::size_t base = 1 + (piece_seed & 0x1f);
-            n = std::min<std::size_t>(n, piece_seed & 0x20 ? 1 + (lcg >> 16) % (2 * base) : base);
-        }
+        const std::size_t n = fuzz::next_piece(piece_seed, lcg, wire.size() - pos);
         buf.append(wire.substr(pos, n));
         pos += n;
     }
