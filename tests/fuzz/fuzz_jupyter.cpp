@@ -41,6 +41,13 @@ void decode_and_apply(std::string_view text, std::string_view msg_id, wrenn::exe
         if (ev->type == kernel_event::kind::kernel_died)
             fuzz::check(e.error.has_value(), "kernel_died left no error");
         if (ev->type == kernel_event::kind::result) fuzz::check(ev->value.has_value(), "result without a value");
+        cell_progress fresh;
+        auto step = advance(fresh, *ev);
+        fuzz::check((step == cell_step::aborted) ==
+                        (ev->type == kernel_event::kind::reply && ev->reply_status == "aborted"),
+                    "advance() aborted for an event that is not an aborted reply");
+        fuzz::check((step == cell_step::finished) == (ev->type == kernel_event::kind::kernel_died),
+                    "advance() finished a fresh cell on an event that is not kernel_died");
     });
 }
 

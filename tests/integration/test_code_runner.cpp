@@ -11,6 +11,7 @@
 #include "local_server.hpp"
 #include "run.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -117,6 +118,38 @@ TEST_CASE("code runner: state persists across cells, results are verbatim, outpu
         // A failed cell leaves the kernel usable.
         auto after = co_await runner.run_code("x");
         CHECK(after.text() == std::optional<std::string>("41"));
+        co_await runner.destroy();
+    });
+}
+
+TEST_CASE("code runner: a cell the kernel aborts unrun, because another cell failed just before it, is sent again",
+          "[code_runner]") {
+    // ipykernel aborts every execute_request that reaches it while it aborts
+    // its queue after a failed cell (stop_on_error): here the second cell is
+    // sent while the first still runs, so it is queued behind it and aborted
+    // when the first fails. It must still run, and once.
+    local_server srv;
+    wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
+        using namespace boost::asio::experimental::awaitable_operators;
+        auto runner = co_await code_runner::create(c, {.wait = true});
+        co_await runner.run_code("runs = 0");
+        asio::steady_timer started(c.impl()->executor, 60s * wrenn_test::slowdown);
+        auto first = runner.run_code("import time\nprint('started', flush=True)\ntime.sleep(3)\n"
+                                     "raise ValueError('the first cell fails')",
+                                     {.on_stdout = [&](std::string_view) { started.cancel(); }});
+        auto second = [&]() -> asio::awaitable<wrenn::execution> {
+            auto [ec] = co_await started.async_wait(asio::as_tuple(asio::use_awaitable));
+            REQUIRE(ec == asio::error::operation_aborted);  // the first cell printed, within the deadline
+            co_return co_await runner.run_code("runs += 1\nruns");
+        };
+        auto [failed, queued] = co_await (std::move(first) && second());
+        REQUIRE(failed.error);
+        CHECK(failed.error->name == "ValueError");
+        INFO("the queued cell's error: " << (queued.error ? queued.error->name + ": " + queued.error->value : "none"));
+        CHECK_FALSE(queued.error);
+        CHECK(queued.text() == std::optional<std::string>("1"));  // it ran, once
+        auto after = co_await runner.run_code("runs");
+        CHECK(after.text() == std::optional<std::string>("1"));
         co_await runner.destroy();
     });
 }

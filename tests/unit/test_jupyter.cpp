@@ -401,28 +401,97 @@ TEST_CASE("status: restarting or dead means the kernel died, whoever's request i
     CHECK(e.logs.stdout_text() == "partial\n");  // what came before is kept
 }
 
-TEST_CASE("execute_input and execute_reply: other, with their execution count", "[jupyter]") {
+TEST_CASE("execute_input is started, execute_reply is reply with its status, both with their execution count", "[jupyter]") {
     auto ev = event_of(kernel_msg("execute_input", R"({"code":"1/0","execution_count":7})"));
-    CHECK(ev.type == kind::other);
+    CHECK(ev.type == kind::started);
     CHECK(ev.execution_count == 7);
     CHECK_FALSE(ev.value);
     CHECK_FALSE(ev.error);
 
     ev = event_of(kernel_msg("execute_reply", R"({"status":"ok","execution_count":8,"user_expressions":{},
         "payload":[]})", REQ, "shell"));
-    CHECK(ev.type == kind::other);
+    CHECK(ev.type == kind::reply);
+    CHECK(ev.reply_status == "ok");
     CHECK(ev.execution_count == 8);
 
     // an error reply repeats the error, which the iopub `error` message already gave: not an error event
     ev = event_of(kernel_msg("execute_reply", R"({"status":"error","execution_count":9,"ename":"NameError",
         "evalue":"name 'x' is not defined","traceback":["t"],
         "engine_info":{"engine_uuid":"u","engine_id":-1,"method":"execute"}})", REQ, "shell"));
-    CHECK(ev.type == kind::other);
+    CHECK(ev.type == kind::reply);
+    CHECK(ev.reply_status == "error");
     CHECK_FALSE(ev.error);
     CHECK(ev.execution_count == 9);
 
     ev = event_of(kernel_msg("execute_input", R"({"code":"x"})"));
     CHECK_FALSE(ev.execution_count);
+}
+
+TEST_CASE("an aborted execute_reply, as ipykernel sends it, has status aborted and no count", "[jupyter]") {
+    auto ev = event_of(kernel_msg("execute_reply", R"({"status":"aborted"})", REQ, "shell"));
+    CHECK(ev.type == kind::reply);
+    CHECK(ev.reply_status == "aborted");
+    CHECK_FALSE(ev.execution_count);
+    // a status that is not a string reads as absent
+    ev = event_of(kernel_msg("execute_reply", R"({"status":7})", REQ, "shell"));
+    CHECK(ev.type == kind::reply);
+    CHECK(ev.reply_status.empty());
+}
+
+namespace {
+// Feeds the messages, in order, to advance(); the step after each.
+std::vector<cell_step> steps_of(const std::vector<std::string>& frames) {
+    cell_progress p;
+    std::vector<cell_step> steps;
+    for (auto& f : frames) steps.push_back(advance(p, event_of(f)));
+    return steps;
+}
+const std::string BUSY = R"({"execution_state":"busy"})";
+const std::string IDLE = R"({"execution_state":"idle"})";
+} // namespace
+
+TEST_CASE("advance: a cell that ran is finished at idle, whether its reply came before or after", "[jupyter]") {
+    using enum cell_step;
+    auto input = kernel_msg("execute_input", R"({"code":"x","execution_count":3})");
+    auto result = kernel_msg("execute_result", R"({"data":{"text/plain":"41"},"metadata":{},"execution_count":3})");
+    auto ok = kernel_msg("execute_reply", R"({"status":"ok","execution_count":3})", REQ, "shell");
+    // the usual order: iopub's idle first, the shell reply after (not waited for)
+    CHECK(steps_of({kernel_msg("status", BUSY), input, result, kernel_msg("status", IDLE), ok}) ==
+          std::vector<cell_step>{more, more, more, finished, finished});
+    // the reply first: still waits for idle, since output may follow on iopub
+    CHECK(steps_of({kernel_msg("status", BUSY), input, ok, result, kernel_msg("status", IDLE)}) ==
+          std::vector<cell_step>{more, more, more, more, finished});
+    // a kernel that publishes no execute_input: its output says it ran
+    CHECK(steps_of({kernel_msg("stream", R"({"name":"stdout","text":"a"})"), kernel_msg("status", IDLE)}) ==
+          std::vector<cell_step>{more, finished});
+    // ... and with no output at all, its reply does
+    CHECK(steps_of({kernel_msg("status", BUSY), kernel_msg("status", IDLE), ok}) ==
+          std::vector<cell_step>{more, more, finished});
+    // a failed cell (its error reply) is finished, not aborted
+    CHECK(steps_of({input, kernel_msg("error", R"({"ename":"E","evalue":"v","traceback":[]})"),
+                    kernel_msg("execute_reply", R"({"status":"error"})", REQ, "shell"), kernel_msg("status", IDLE)}) ==
+          std::vector<cell_step>{more, more, more, finished});
+}
+
+TEST_CASE("advance: a cell the kernel aborted unrun is aborted, in either order of idle and reply", "[jupyter]") {
+    using enum cell_step;
+    auto abort_reply = kernel_msg("execute_reply", R"({"status":"aborted"})", REQ, "shell");
+    // idle before the reply: not finished (the cell did not run), then aborted
+    CHECK(steps_of({kernel_msg("status", BUSY), kernel_msg("status", IDLE), abort_reply}) ==
+          std::vector<cell_step>{more, more, aborted});
+    CHECK(steps_of({kernel_msg("status", BUSY), abort_reply}) == std::vector<cell_step>{more, aborted});
+    // an "aborted" reply after the cell visibly ran is only a reply
+    CHECK(steps_of({kernel_msg("execute_input", R"({"code":"x"})"), abort_reply, kernel_msg("status", IDLE)}) ==
+          std::vector<cell_step>{more, more, finished});
+}
+
+TEST_CASE("advance: kernel_died finishes the cell at once", "[jupyter]") {
+    cell_progress p;
+    CHECK(advance(p, event_of(kernel_msg("status", BUSY))) == cell_step::more);
+    CHECK(advance(p, event_of(kernel_msg("status", R"({"execution_state":"dead"})", ""))) == cell_step::finished);
+    cell_progress fresh;
+    CHECK(advance(fresh, event_of(kernel_msg("status", R"({"execution_state":"restarting"})", ""))) ==
+          cell_step::finished);
 }
 
 TEST_CASE("clear_output, update_display_data, comm and unknown messages are other", "[jupyter]") {

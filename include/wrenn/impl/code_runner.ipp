@@ -241,10 +241,19 @@ inline boost::asio::awaitable<execution> run_code(std::shared_ptr<code_runner_st
         ws = co_await open_websocket(st->transport(), channels(), op);
     }
 
-    const auto msg_id = protocol::jupyter::random_uuid4();
-    co_await ws_send(ws, protocol::jupyter::execute_request(code, msg_id, protocol::jupyter::random_uuid4(),
-                                                            std::chrono::system_clock::now()));
+    std::string msg_id;
+    auto send_cell = [&]() -> boost::asio::awaitable<void> {
+        msg_id = protocol::jupyter::random_uuid4();
+        co_await ws_send(ws, protocol::jupyter::execute_request(code, msg_id, protocol::jupyter::random_uuid4(),
+                                                                std::chrono::system_clock::now()));
+    };
+    co_await send_cell();
     execution ex;
+    protocol::jupyter::cell_progress progress;
+    // A cell the kernel aborted unrun (another cell's error just before it,
+    // stop_on_error) is sent again, up to this many sends in all.
+    constexpr int max_sends = 4;
+    int sends = 1;
     bool finished = false, ended = false, quiet = false;
     std::exception_ptr failure;
     // Catches its own failure: `||` waits for the first branch that succeeds.
@@ -258,7 +267,23 @@ inline boost::asio::awaitable<execution> run_code(std::shared_ptr<code_runner_st
                 }
                 auto ev = protocol::jupyter::parse_kernel_message(*text, msg_id);
                 if (!ev) continue;
-                finished = protocol::jupyter::apply(ex, *ev);
+                protocol::jupyter::apply(ex, *ev);
+                auto step = protocol::jupyter::advance(progress, *ev);
+                if (step == protocol::jupyter::cell_step::aborted) {
+                    if (sends++ < max_sends) {
+                        ex = execution{};
+                        progress = {};
+                        co_await send_cell();
+                        continue;
+                    }
+                    ex.error = execution_error{"ExecutionAborted",
+                                               "the kernel skipped the cell, unrun, because another cell failed just "
+                                               "before it (Jupyter's stop_on_error), " +
+                                                   std::to_string(max_sends) + " times; it is safe to run it again",
+                                               ""};
+                    step = protocol::jupyter::cell_step::finished;
+                }
+                finished = step == protocol::jupyter::cell_step::finished;
                 if (ev->type == protocol::jupyter::kernel_event::kind::kernel_died) st->kernel_restarting = true;
                 if (quiet) continue;
                 using kind = protocol::jupyter::kernel_event::kind;

@@ -307,7 +307,12 @@ WRENN_DECL std::optional<kernel_event> parse_kernel_message(std::string_view tex
         ev.error = std::move(err);
     } else if (*type == "status") {
         if (js::str(content, "execution_state") == "idle") ev.type = kernel_event::kind::idle;
-    } else if (*type == "execute_input" || *type == "execute_reply") {
+    } else if (*type == "execute_input") {
+        ev.type = kernel_event::kind::started;
+        ev.execution_count = detail::opt_count(content, "execution_count");
+    } else if (*type == "execute_reply") {
+        ev.type = kernel_event::kind::reply;
+        ev.reply_status = js::str(content, "status");
         ev.execution_count = detail::opt_count(content, "execution_count");
     }
     return ev;
@@ -331,9 +336,26 @@ WRENN_DECL bool apply(wrenn::execution& e, const kernel_event& ev) {
                                          "was defined in it is lost",
                                          ""};
         return true;
+    case kernel_event::kind::started:
+    case kernel_event::kind::reply:
     case kernel_event::kind::other: break;
     }
     return false;
+}
+
+WRENN_DECL cell_step advance(cell_progress& p, const kernel_event& ev) {
+    using kind = kernel_event::kind;
+    switch (ev.type) {
+    case kind::kernel_died: return cell_step::finished;
+    case kind::idle: p.idle = true; break;
+    case kind::reply:
+        if (ev.reply_status == "aborted" && !p.ran) return cell_step::aborted;
+        p.replied = true;
+        break;
+    case kind::other: break;
+    default: p.ran = true; break;  // execute_input or an output
+    }
+    return p.idle && (p.ran || p.replied) ? cell_step::finished : cell_step::more;
 }
 
 } // namespace wrenn::protocol::jupyter

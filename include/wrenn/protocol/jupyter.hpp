@@ -4,8 +4,9 @@
 // building of the wrenn::execution they describe.
 //
 // The I/O layer sends execute_request(...) with a fresh msg_id, feeds every
-// text frame to parse_kernel_message(text, msg_id), and applies each event
-// to its execution until apply(...) returns true (the request's status idle).
+// text frame to parse_kernel_message(text, msg_id), applies each event to its
+// execution, and asks advance(...) whether the cell is over: finished, or
+// aborted by the kernel without running (then it sends the cell again).
 #pragma once
 
 #include <wrenn/detail/config.hpp>
@@ -73,10 +74,13 @@ struct kernel_event {
         idle,         // `status` idle: the cell is finished
         kernel_died,  // `status` restarting or dead, for any request: the kernel process ended
                       // (the cell crashed it, or it was restarted), so the cell will never finish
-        other         // everything else: status busy, execute_input, execute_reply, clear_output,
-                      // update_display_data, comm messages, unknown types
+        started,      // `execute_input`: the kernel began running the cell
+        reply,        // `execute_reply` (shell channel), its status in reply_status
+        other         // everything else: status busy, clear_output, update_display_data,
+                      // comm messages, unknown types
     };
     kind type = kind::other;
+    std::string reply_status;                    // reply: "ok", "error", "aborted" ("" when absent)
     std::string text;                            // stdout_text / stderr_text
     std::optional<wrenn::result> value;          // result
     std::optional<wrenn::execution_error> error; // error
@@ -106,6 +110,24 @@ WRENN_DECL wrenn::result make_result(const boost::json::object& mime_bundle, boo
 // will never finish (kernel_died: the error becomes DeadKernelError, the
 // name nbclient uses).
 WRENN_DECL bool apply(wrenn::execution& e, const kernel_event& ev);
+
+// Where a cell stands, from the events seen so far for its request.
+struct cell_progress {
+    bool ran = false;      // execute_input or any output: the kernel ran the cell
+    bool idle = false;     // status idle
+    bool replied = false;  // execute_reply
+};
+enum class cell_step { more, finished, aborted };
+
+// Records `ev` and says what the I/O layer does next. The kernel's status
+// idle (iopub) and its execute_reply (shell) travel on different sockets, so
+// either may come first. ipykernel aborts, without running it, an
+// execute_request that reaches it while it is still aborting the queue after
+// another cell's error (stop_on_error): busy, idle and a reply with status
+// "aborted", but no execute_input. So: idle after the cell ran is finished;
+// idle before any sign of running waits for the reply; a reply "aborted" is
+// aborted (nothing ran: safe to send again); kernel_died is finished.
+WRENN_DECL cell_step advance(cell_progress& p, const kernel_event& ev);
 
 } // namespace wrenn::protocol::jupyter
 
