@@ -40,18 +40,22 @@ inline std::string str(const json::value& v, std::string_view key) {
 }
 
 // A JSON number as int64; nullopt when not a number or out of range (never wrapped).
+// A JSON number as an int64: unsigned ones above INT64_MAX and doubles out
+// of range have none; doubles are truncated.
+inline std::optional<std::int64_t> int64_of(std::uint64_t u) {
+    if (u > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+    return static_cast<std::int64_t>(u);
+}
+inline std::optional<std::int64_t> int64_of(double d) {
+    // [-2^63, 2^63): the range a cast to int64 is defined for
+    if (!std::isfinite(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0) return std::nullopt;
+    return static_cast<std::int64_t>(d);
+}
+
 inline std::optional<std::int64_t> as_int64(const json::value& f) {
     if (f.is_int64()) return f.get_int64();
-    if (f.is_uint64()) {
-        if (f.get_uint64() > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
-        return static_cast<std::int64_t>(f.get_uint64());
-    }
-    if (f.is_double()) {
-        double d = f.get_double();
-        // [-2^63, 2^63): the range a cast to int64 is defined for
-        if (!std::isfinite(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0) return std::nullopt;
-        return static_cast<std::int64_t>(d);
-    }
+    if (f.is_uint64()) return int64_of(f.get_uint64());
+    if (f.is_double()) return int64_of(f.get_double());
     return std::nullopt;
 }
 

@@ -203,23 +203,24 @@ std::vector<T> decode_array(const json::value& v, std::string_view what) {
 
 WRENN_DECL capsule_info decode_capsule(std::string_view body) {
     json::error_code ec;
-    auto h = detail::parse_capsules(body, false, ec);  // impl/capsule_decoder.ipp: no DOM
+    capsule_info c;
+    auto shape = detail::parse_capsules(body, &c, nullptr, ec);  // impl/capsule_decoder.ipp: no DOM
     if (ec) detail::throw_invalid_json("a capsule request", ec);
-    if (h.wrong_shape || h.out.empty())
+    if (shape.wrong_shape || !shape.found)
         throw protocol_error("unexpected_answer", "The server's answer to a capsule request is not a JSON object");
-    auto& c = h.out.front();
     if (c.id.empty())
         throw protocol_error("unexpected_answer", "The server answered with a capsule that has no id");
-    return std::move(c);
+    return c;
 }
 
 WRENN_DECL std::vector<capsule_info> decode_capsule_list(std::string_view body) {
     json::error_code ec;
-    auto h = detail::parse_capsules(body, true, ec);
+    std::vector<capsule_info> list;
+    auto shape = detail::parse_capsules(body, nullptr, &list, ec);
     if (ec) detail::throw_invalid_json("list capsules", ec);
-    if (h.wrong_shape)
+    if (shape.wrong_shape)
         throw protocol_error("unexpected_answer", "The server's answer to list capsules is not a JSON array");
-    return std::move(h.out);
+    return list;
 }
 
 WRENN_DECL template_info decode_template(std::string_view body) {

@@ -35,11 +35,13 @@ public:
     static constexpr std::size_t max_key_size = boost::json::string::max_size();
     static constexpr std::size_t max_string_size = boost::json::string::max_size();
 
-    // `list`: the document is an array of capsules, else one capsule.
-    explicit capsule_handler(bool list) : cap_depth_(list ? 2 : 1), list_(list) {}
+    // Decodes one capsule into *one, or (one null) a list of them into *list.
+    // The caller's storage: nothing is moved out afterwards.
+    capsule_handler(capsule_info* one, std::vector<capsule_info>* list)
+        : one_(one), list_out_(list), cap_depth_(one ? 1 : 2), list_(!one) {}
 
-    std::vector<capsule_info> out;
     bool wrong_shape = false;  // the document is not an object (one) or an array (list)
+    bool found = false;        // one: the document's object was seen
 
     using ec_t = boost::json::error_code;
     using sv = boost::json::string_view;
@@ -132,9 +134,9 @@ public:
     }
 
     bool on_number_part(sv, ec_t&) { return true; }
-    bool on_int64(std::int64_t i, sv, ec_t&) { return number(boost::json::value(i)); }
-    bool on_uint64(std::uint64_t u, sv, ec_t&) { return number(boost::json::value(u)); }
-    bool on_double(double d, sv, ec_t&) { return number(boost::json::value(d)); }
+    bool on_int64(std::int64_t i, sv, ec_t&) { return number(i); }
+    bool on_uint64(std::uint64_t u, sv, ec_t&) { return number(wrenn::detail::js::int64_of(u)); }
+    bool on_double(double d, sv, ec_t&) { return number(wrenn::detail::js::int64_of(d)); }
     bool on_bool(bool, ec_t&) {
         other_value();
         return true;
@@ -182,7 +184,7 @@ private:
         }
     }
 
-    capsule_info& cur() { return out.back(); }
+    capsule_info& cur() { return list_ ? list_out_->back() : *one_; }
     // a value of the capsule object itself is next
     bool in_capsule() const { return capsule_open_ && depth_ == cap_depth_; }
     // a value (or key) of its metadata object is next
@@ -190,7 +192,8 @@ private:
     bool wants_string() const { return (in_capsule() && field_ != field::none) || in_meta_value(); }
 
     void begin_capsule() {
-        out.emplace_back();
+        if (list_) list_out_->emplace_back();
+        found = true;
         capsule_open_ = true;
         in_meta_ = false;
         field_ = field::none;
@@ -229,7 +232,7 @@ private:
         if (depth_ == 0) {
             wrong_shape = true;
         } else if (list_ && depth_ == 1) {
-            out.emplace_back();  // an element that is not an object: a capsule with nothing set
+            list_out_->emplace_back();  // an element that is not an object: a capsule with nothing set
         } else if (in_capsule()) {
             wrong_type();
         } else if (in_meta_value()) {
@@ -237,12 +240,12 @@ private:
         }
     }
 
-    bool number(const boost::json::value& v) {
+    // A number, as js::as_int64 reads it.
+    bool number(std::optional<std::int64_t> n) {
         if (!in_capsule()) {
             other_value();
             return true;
         }
-        auto n = wrenn::detail::js::as_int64(v);
         auto& c = cur();
         auto as_i32 = [&] { return n && *n >= INT32_MIN && *n <= INT32_MAX ? static_cast<int>(*n) : 0; };
         switch (field_) {
@@ -256,6 +259,8 @@ private:
         return true;
     }
 
+    capsule_info* const one_;
+    std::vector<capsule_info>* const list_out_;
     const std::size_t cap_depth_;  // the depth of a capsule's members
     const bool list_;
     std::size_t depth_ = 0;
@@ -264,12 +269,34 @@ private:
     std::string key_, meta_key_, str_, status_;
 };
 
-// The capsules in `body` (one, or the list's); `ec` set when it is not JSON.
-inline capsule_handler parse_capsules(std::string_view body, bool list, boost::json::error_code& ec) {
-    boost::json::basic_parser<capsule_handler> p(boost::json::parse_options{}, list);
+// Whether every byte is ASCII, eight at a time.
+inline bool all_ascii(std::string_view s) {
+    std::size_t i = 0;
+    std::uint64_t any = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, s.data() + i, 8);
+        any |= w;
+    }
+    for (; i < s.size(); ++i) any |= static_cast<unsigned char>(s[i]);
+    return (any & 0x8080808080808080ull) == 0;
+}
+
+// The capsule in `body` into *one, or (one null) the list's into *list; `ec`
+// set when it is not JSON. Returns the handler's verdict on the shape.
+struct capsules_shape {
+    bool wrong_shape, found;
+};
+inline capsules_shape parse_capsules(std::string_view body, capsule_info* one, std::vector<capsule_info>* list,
+                                     boost::json::error_code& ec) {
+    // ASCII is valid UTF-8: the parser's own check of every string (an eighth
+    // of the decode) is only needed when some byte is not
+    boost::json::parse_options opt;
+    opt.allow_invalid_utf8 = all_ascii(body);
+    boost::json::basic_parser<capsule_handler> p(opt, one, list);
     auto n = p.write_some(false, body.data(), body.size(), ec);
     if (!ec && n < body.size()) ec = boost::json::error::extra_data;
-    return std::move(p.handler());
+    return {p.handler().wrong_shape, p.handler().found};
 }
 
 } // namespace wrenn::protocol::detail

@@ -147,7 +147,9 @@ inline answer_reader::event answer_reader::parse_head() {
         for (char c : value)
             if (!is_value_char(static_cast<unsigned char>(c)))
                 return fail("its header " + std::string(name) + " has a control character in its value");
-        if (iequals(name, "content-length")) {
+        // one comparison at most per header: by length first
+        const std::size_t len = name.size();
+        if (len == 14 && iequals(name, "content-length")) {
             // "n" or a list of equal "n, n" (a proxy's merge); two different lengths are an error
             bool bad = false;
             for (auto rest = value;;) {  // every element a number, none empty
@@ -159,11 +161,11 @@ inline answer_reader::event answer_reader::parse_head() {
                 rest.remove_prefix(comma + 1);
             }
             if (bad) return fail("its Content-Length is not one number: " + shown(value));
-        } else if (iequals(name, "transfer-encoding")) {
+        } else if (len == 17 && iequals(name, "transfer-encoding")) {
             has_te = true;
             // chunked must be the last coding; any after it (or none) means: up to the end
             for_each_token(value, [&](std::string_view v) { chunked = iequals(v, "chunked"); });
-        } else if (iequals(name, "connection")) {
+        } else if (len == 10 && iequals(name, "connection")) {
             for_each_token(value, [&](std::string_view v) {
                 if (iequals(v, "close")) conn_close = true;
                 if (iequals(v, "keep-alive")) conn_keep = true;

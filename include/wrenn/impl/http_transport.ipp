@@ -9,6 +9,7 @@
 #include <wrenn/version.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -87,6 +88,9 @@ private:
 };
 
 struct http_connection {
+    // Plain connections are read and written through plain->socket(): Beast's
+    // tcp_stream would add its timer and rate bookkeeping to every operation,
+    // and the watchdog (watch/unwatch) keeps the deadlines instead.
     std::optional<beast::tcp_stream> plain;
     std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
     read_buffer in;
@@ -462,6 +466,17 @@ inline void http_transport::write_head(http_connection& c, const http_request& r
     protocol::append_request_head(c.head, h);
 }
 
+// stream.async_read_some as (error_code, size), awaited in place (deferred:
+// no coroutine frame of Asio's) where the stream takes that token; Beast's
+// ssl_stream still asks async_result for a return_type deferred lacks.
+template <class Stream>
+auto read_some(Stream& stream, asio::mutable_buffer room) {
+    if constexpr (requires { stream.async_read_some(room, asio::as_tuple(asio::deferred)); })
+        return stream.async_read_some(room, asio::as_tuple(asio::deferred));
+    else
+        return stream.async_read_some(room, asio::as_tuple(asio::use_awaitable));
+}
+
 // The head and the body in one write, straight from their strings.
 inline std::array<asio::const_buffer, 2> request_buffers(const http_connection& c, const http_request& req) {
     return {asio::buffer(c.head), asio::buffer(req.content_type.empty() ? std::string_view() : req.body)};
@@ -492,7 +507,8 @@ asio::awaitable<http_response> http_transport::exchange(Stream& stream, http_con
         write_head(c, req, false);
         watch(c, deadline, idle);
         st.write_failed = true;
-        co_await asio::async_write(stream, request_buffers(c, req), asio::use_awaitable);
+        // deferred, not use_awaitable: awaited in place, without a coroutine frame of Asio's
+        co_await asio::async_write(stream, request_buffers(c, req), asio::deferred);
         st.write_failed = false;
     }
     auto& r = c.reader;
@@ -513,7 +529,7 @@ asio::awaitable<http_response> http_transport::exchange(Stream& stream, http_con
         if (e == event::done) break;
         if (e == event::failed) bad_answer(req, r.failure());
         watch(c, deadline, idle);
-        auto [ec, n] = co_await stream.async_read_some(c.in.room(16 * 1024), asio::as_tuple(asio::use_awaitable));
+        auto [ec, n] = co_await read_some(stream, c.in.room(16 * 1024));
         if (ec == asio::error::eof) {
             if (!r.started()) throw boost::system::system_error(ec);  // nothing came: maybe a stale connection
             if (r.finish() == event::done) break;                    // a body that ends with the connection
@@ -561,8 +577,8 @@ inline asio::awaitable<http_response> http_transport::send_streaming(http_reques
             co_await write_chunked(*l.conn->tls, *l.conn, head, chunks, deadline, idle);
             resp = co_await exchange(*l.conn->tls, *l.conn, head, deadline, idle, st, false);
         } else {
-            co_await write_chunked(*l.conn->plain, *l.conn, head, chunks, deadline, idle);
-            resp = co_await exchange(*l.conn->plain, *l.conn, head, deadline, idle, st, false);
+            co_await write_chunked(l.conn->plain->socket(), *l.conn, head, chunks, deadline, idle);
+            resp = co_await exchange(l.conn->plain->socket(), *l.conn, head, deadline, idle, st, false);
         }
         l.reusable = st.keep_alive;
         co_return resp;
@@ -618,7 +634,7 @@ inline asio::awaitable<http_response> http_transport::send(std::shared_ptr<http_
                 if (l->conn->tls)
                     resp = co_await t.exchange(*l->conn->tls, *l->conn, req, deadline, idle, st);
                 else
-                    resp = co_await t.exchange(*l->conn->plain, *l->conn, req, deadline, idle, st);
+                    resp = co_await t.exchange(l->conn->plain->socket(), *l->conn, req, deadline, idle, st);
                 l->reusable = st.keep_alive;
             } catch (const boost::system::system_error& e) {
                 // A kept-alive connection the server had already closed: send again
@@ -739,7 +755,7 @@ WRENN_DECL asio::awaitable<std::string_view> http_body_stream::next() {
             if (c.tls)
                 e = co_await st.next_event(*c.tls);
             else
-                e = co_await st.next_event(*c.plain);
+                e = co_await st.next_event(c.plain->socket());
             if (e == event::body) co_return c.reader.body();
             if (e == event::done) break;
         }
@@ -766,8 +782,8 @@ inline asio::awaitable<http_body_stream> http_transport::open_body_stream(http_r
             co_await asio::async_write(*conn.tls, request_buffers(conn, req), asio::use_awaitable);
             co_await st->read_head(*conn.tls);
         } else {
-            co_await asio::async_write(*conn.plain, request_buffers(conn, req), asio::use_awaitable);
-            co_await st->read_head(*conn.plain);
+            co_await asio::async_write(conn.plain->socket(), request_buffers(conn, req), asio::use_awaitable);
+            co_await st->read_head(conn.plain->socket());
         }
     } catch (const boost::system::system_error& e) {
         fail(cause(conn, e), req, deadline, "opening a download");

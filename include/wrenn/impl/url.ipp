@@ -91,7 +91,7 @@ WRENN_DECL std::string join_path(const url& base, std::string_view path) {
     return out;
 }
 
-WRENN_DECL std::string encode_component(std::string_view s) {
+WRENN_DECL void append_component(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789ABCDEF";
     // RFC 3986 unreserved, without the locale (std::isalnum asks it for every byte)
     auto unreserved = [](unsigned char c) {
@@ -99,10 +99,11 @@ WRENN_DECL std::string encode_component(std::string_view s) {
                c == '.' || c == '~';
     };
     // an id or a plain name (the usual case) goes as it is, in one copy
-    if (std::all_of(s.begin(), s.end(), [&](char c) { return unreserved(static_cast<unsigned char>(c)); }))
-        return std::string(s);
-    std::string out;
-    out.reserve(s.size());
+    if (std::all_of(s.begin(), s.end(), [&](char c) { return unreserved(static_cast<unsigned char>(c)); })) {
+        out += s;
+        return;
+    }
+    out.reserve(out.size() + s.size() + 16);
     for (unsigned char c : s) {
         if (unreserved(c)) {
             out += static_cast<char>(c);
@@ -112,6 +113,11 @@ WRENN_DECL std::string encode_component(std::string_view s) {
             out += hex[c & 15];
         }
     }
+}
+
+WRENN_DECL std::string encode_component(std::string_view s) {
+    std::string out;
+    append_component(out, s);
     return out;
 }
 

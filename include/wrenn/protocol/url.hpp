@@ -34,6 +34,8 @@ WRENN_DECL std::string join_path(const url& base, std::string_view path);
 
 // Percent-encodes one path segment or query value (RFC 3986 unreserved kept).
 WRENN_DECL std::string encode_component(std::string_view s);
+// encode_component(s), appended to `out`.
+WRENN_DECL void append_component(std::string& out, std::string_view s);
 
 // WIRE.md §1.2: explicit > WRENN_PROXY_DOMAIN (already folded into explicit by
 // resolve()) > "wrenn.dev" for the default host > base host[:port].
