@@ -65,11 +65,14 @@ class client_impl;
 // Opens `path` (a capsule's exec/stream or processes/{selector}/stream),
 // sends `start_message` when not empty and waits for the start event:
 // in-band setup errors raise their typed error; an attach that closes with
-// no start raises not_found_error.
+// no start raises not_found_error. A start cancelled after its message left
+// leaves no process behind: the start event is still awaited (briefly,
+// uncancellably) and the process it names killed in `capsule_id`.
 WRENN_DECL boost::asio::awaitable<process_stream> open_process_stream(std::shared_ptr<client_impl> c,
                                                                      std::string path,
                                                                      std::string start_message,
-                                                                     std::string operation, bool attach);
+                                                                     std::string operation, bool attach,
+                                                                     std::string capsule_id = {});
 } // namespace detail
 
 } // namespace wrenn

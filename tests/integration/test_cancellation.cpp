@@ -11,6 +11,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "async.hpp"
 #include "expect.hpp"
 #include "local_server.hpp"
 #include "run.hpp"
@@ -57,12 +58,16 @@ TEST_CASE("cancellation: every kind of operation, then the pool is healthy and t
         auto ignore = [](std::string_view) {};
         cancelled = co_await cancelled_after(cap.commands.run("sleep 31; echo never", {.on_stdout = ignore}), 200ms);
         CHECK(cancelled);
-        auto left = co_await cap.commands.list();
-        for (auto& p : left) {
-            std::string line = p.cmd.value_or("");
-            for (auto& a : p.args.value_or(std::vector<std::string>{})) line += " " + a;
-            CHECK(line.find("sleep 31") == std::string::npos);
-        }
+        // killed before the cancelled call ended; gone from the list once the kill took effect
+        auto gone = [&]() -> asio::awaitable<bool> {
+            for (auto& p : co_await cap.commands.list()) {
+                std::string line = p.cmd.value_or("");
+                for (auto& a : p.args.value_or(std::vector<std::string>{})) line += " " + a;
+                if (line.find("sleep 31") != std::string::npos) co_return false;
+            }
+            co_return true;
+        };
+        CHECK(co_await wrenn_test::eventually(gone));
 
         // a streamed upload whose source is slow
         auto slow_source = [n = 0]() mutable -> asio::awaitable<std::string> {

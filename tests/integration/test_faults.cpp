@@ -341,6 +341,40 @@ TEST_CASE("faults: exec-stream WebSockets that break", "[faults][ws]") {
     }
 }
 
+TEST_CASE("faults: a command start cancelled before its start event kills the process once its pid is known",
+          "[faults][ws]") {
+    // The server has the start message (the process runs) but its start event
+    // trickles in: the call is cancelled meanwhile. The SDK still learns the
+    // pid, and kills the process, before the cancelled call ends.
+    const std::string start = ws_frame(R"({"type":"start","pid":7})");
+    auto cancelled_start = [](bool foreground) {
+        return [foreground](wrenn::client c) -> asio::awaitable<void> {
+            wrenn::commands cmds(c.impl(), "cl-abc");
+            auto ignore = [](std::string_view) {};
+            asio::steady_timer t(co_await asio::this_coro::executor, 150ms);
+            auto op = [&]() -> asio::awaitable<void> {
+                if (foreground) (void)co_await cmds.run("sleep 30", {.on_stdout = ignore});
+                else (void)co_await cmds.stream("sleep 30");
+            };
+            auto r = co_await (op() || t.async_wait(asio::use_awaitable));
+            CHECK(r.index() == 1);  // the timer won: the start was cancelled
+        };
+    };
+    for (bool foreground : {true, false}) {
+        CAPTURE(foreground);
+        canned_server srv(std::vector<reply>{
+            {.bytes = start, .end = end_how::close, .drip = 30ms, .websocket = true},
+            {.bytes = http_answer(204, "")}});
+        auto o = provoke(config_for(srv), cancelled_start(foreground));
+        CHECK_FALSE(o.error);
+        auto reqs = srv.requests();
+        for (auto& r : reqs) UNSCOPED_INFO(r.substr(0, r.find("\r\n")));  // shown when a check fails
+        REQUIRE(reqs.size() == 2);
+        CHECK(reqs[0].find("/exec/stream") != std::string::npos);
+        CHECK(reqs[1].rfind("DELETE /api/v1/capsules/cl-abc/processes/7?signal=SIGKILL ", 0) == 0);
+    }
+}
+
 // wrenn-cpp reads and writes WebSocket frames itself (protocol/ws_frames.hpp):
 // what it writes back to a server, and an upgrade answer it must refuse.
 TEST_CASE("faults: the WebSocket protocol both ways: pongs, close frames, a bad upgrade answer", "[faults][ws]") {

@@ -35,7 +35,7 @@ inline boost::asio::awaitable<command_result> run_streaming(std::shared_ptr<clie
     if (timeout && timeout->count() <= 0) timeout = std::chrono::seconds(30);  // as the server reads 0
     auto t0 = std::chrono::steady_clock::now();
     auto stream = co_await open_process_stream(c, client_impl::capsule_path(id, "/exec/stream"),
-                                               std::move(start_message), operation, false);
+                                               std::move(start_message), operation, false, id);
     command_result r;
     r.pid = stream.pid();
     auto read_all = [&]() -> boost::asio::awaitable<void> {
@@ -128,7 +128,7 @@ WRENN_DECL boost::asio::awaitable<process_stream> commands::stream(std::string c
     auto command = protocol::make_stream_command(cmd, opts.args.to_vector(), opts.envs.to_map(), opts.cwd);
     return detail::open_process_stream(c_, detail::client_impl::capsule_path(id_, "/exec/stream"),
                                        protocol::exec_stream_start_message(command),
-                                       "commands.stream(" + detail::quoted_command(cmd) + ") in " + id_, false);
+                                       "commands.stream(" + detail::quoted_command(cmd) + ") in " + id_, false, id_);
 }
 
 WRENN_DECL boost::asio::awaitable<process_stream> commands::connect(int pid) const {

@@ -9,24 +9,17 @@ namespace wrenn::protocol {
 
 namespace detail_answer {
 
-inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-inline bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
-
 // Character classes by table: a head is a few hundred bytes checked one by one.
 struct char_classes {
     bool token[256]{};  // RFC 9110 §5.6.2 tchar
     bool value[256]{};  // field-value: HTAB, SP, visible ASCII, obs-text
+    unsigned char lower[256]{};  // ASCII letters folded to lower case
     constexpr char_classes() {
         for (int c = 0; c < 256; ++c) {
             bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
             token[c] = alnum;
             value[c] = c == '\t' || (c >= 0x20 && c != 0x7f);
+            lower[c] = static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
         }
         for (char c : std::string_view("!#$%&'*+-.^_`|~")) token[static_cast<unsigned char>(c)] = true;
     }
@@ -34,6 +27,14 @@ struct char_classes {
 inline constexpr char_classes classes{};
 inline bool is_token_char(unsigned char c) { return classes.token[c]; }
 inline bool is_value_char(unsigned char c) { return classes.value[c]; }
+
+inline bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (classes.lower[static_cast<unsigned char>(a[i])] != classes.lower[static_cast<unsigned char>(b[i])])
+            return false;
+    return true;
+}
 
 inline std::string_view trim(std::string_view v) {
     while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
@@ -130,23 +131,32 @@ inline answer_reader::event answer_reader::parse_head() {
     bool chunked = false, has_te = false, conn_close = false, conn_keep = false;
     std::optional<std::uint64_t> length;
     h.remove_prefix(eol + 2);
-    while (!h.starts_with("\r\n")) {
-        eol = h.find("\r\n");
-        line = h.substr(0, eol);
-        h.remove_prefix(eol + 2);
-        if (line.front() == ' ' || line.front() == '\t')
-            return fail("it folds a header over two lines (obsolete, RFC 9112 §5.2): " + shown(line));
-        auto colon = line.find(':');
-        if (colon == std::string_view::npos || colon == 0)
-            return fail("it has a header line without a name and a colon: " + shown(line));
-        auto name = line.substr(0, colon);
-        for (char c : name)
-            if (!is_token_char(static_cast<unsigned char>(c)))
-                return fail("it has a header name that is not a token: " + shown(name));
-        auto value = trim(line.substr(colon + 1));
-        for (char c : value)
-            if (!is_value_char(static_cast<unsigned char>(c)))
-                return fail("its header " + std::string(name) + " has a control character in its value");
+    // Each line in one pass: the name's characters up to the colon, then the
+    // value's up to the CR of its CRLF (head_ ends with the blank line's).
+    while (!(h[0] == '\r' && h[1] == '\n')) {
+        const char* p = h.data();
+        std::size_t i = 0;
+        while (is_token_char(static_cast<unsigned char>(p[i]))) ++i;
+        if (i == 0 || p[i] != ':') {  // the line is bad: say how
+            line = h.substr(0, h.find("\r\n"));
+            if (line.front() == ' ' || line.front() == '\t')
+                return fail("it folds a header over two lines (obsolete, RFC 9112 §5.2): " + shown(line));
+            auto colon = line.find(':');
+            if (colon == std::string_view::npos || colon == 0)
+                return fail("it has a header line without a name and a colon: " + shown(line));
+            return fail("it has a header name that is not a token: " + shown(line.substr(0, colon)));
+        }
+        auto name = h.substr(0, i);
+        ++i;
+        while (p[i] == ' ' || p[i] == '\t') ++i;  // leading whitespace
+        std::size_t j = i;
+        while (is_value_char(static_cast<unsigned char>(p[j]))) ++j;
+        if (p[j] != '\r' || p[j + 1] != '\n')
+            return fail("its header " + std::string(name) + " has a control character in its value");
+        std::size_t k = j;
+        while (k > i && (p[k - 1] == ' ' || p[k - 1] == '\t')) --k;  // trailing whitespace
+        const std::string_view value(p + i, k - i);
+        h.remove_prefix(j + 2);
         // one comparison at most per header: by length first
         const std::size_t len = name.size();
         if (len == 14 && iequals(name, "content-length")) {

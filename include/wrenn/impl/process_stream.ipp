@@ -8,6 +8,10 @@
 #include <wrenn/protocol/stream_messages.hpp>
 
 #include <boost/asio/append.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -146,17 +150,37 @@ struct start_next_event {
     }
 };
 
+// Reads until the start event (its pid into s->pid), the exit, an error or the end.
+inline boost::asio::awaitable<void> read_start_pid(std::shared_ptr<ws_connection> conn,
+                                                   std::shared_ptr<process_stream_state> s) {
+    try {
+        while (auto msg = co_await ws_receive(conn)) {
+            auto ev = protocol::take_stream_message(std::move(*msg));
+            if (ev && (ev->is_start() || ev->is_exit() || ev->is_error())) {
+                if (ev->is_start()) s->pid = ev->pid;
+                break;
+            }
+        }
+    } catch (...) {
+    }
+}
+
 WRENN_DECL boost::asio::awaitable<process_stream> open_process_stream(std::shared_ptr<client_impl> c,
                                                                      std::string path,
                                                                      std::string start_message,
-                                                                     std::string operation, bool attach) {
+                                                                     std::string operation, bool attach,
+                                                                     std::string capsule_id) {
     auto conn = co_await open_websocket(c->transport, c->path(path), operation);
     auto s = std::make_shared<process_stream_state>();
     s->conn = conn;
     s->operation = operation;
     std::exception_ptr failure;
+    bool sent = false, cancelled = false;
     try {
-        if (!start_message.empty()) co_await ws_send(conn, start_message);
+        if (!start_message.empty()) {
+            co_await ws_send(conn, start_message);
+            sent = true;  // from here on, a process may be running
+        }
         for (;;) {
             auto msg = co_await ws_receive(conn);
             if (!msg) {
@@ -178,11 +202,28 @@ WRENN_DECL boost::asio::awaitable<process_stream> open_process_stream(std::share
             s->pending.push_back(std::move(*ev));
             if (started || s->finished) break;  // output before start: keep reading for it
         }
+    } catch (const boost::system::system_error& e) {
+        failure = std::current_exception();
+        cancelled = e.code() == boost::asio::error::operation_aborted;
     } catch (...) {
         failure = std::current_exception();
     }
+    const bool orphan = failure && cancelled && sent && s->pid == 0 && !s->finished && !capsule_id.empty();
+    if (orphan) {
+        // The process may have started all the same: learn its pid, to kill it.
+        co_await boost::asio::this_coro::reset_cancellation_state();
+        using namespace boost::asio::experimental::awaitable_operators;
+        boost::asio::steady_timer limit(c->executor, std::chrono::seconds(10));
+        co_await (read_start_pid(conn, s) || limit.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable)));
+    }
     if (failure) {
         ws_close(conn);
+        if (orphan && s->pid > 0) {
+            try {
+                co_await capsules_api(c).kill_process(capsule_id, std::to_string(s->pid), kill_signal::sigkill);
+            } catch (...) {
+            }
+        }
         std::rethrow_exception(failure);
     }
     if (s->finished) ws_close(conn);
