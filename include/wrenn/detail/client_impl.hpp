@@ -30,8 +30,6 @@ public:
     boost::asio::awaitable<http_body_stream> open(http_request req);
 
     std::string path(std::string_view p) const { return protocol::join_path(base, p); }
-    // path(target), in place: one allocation at most, none when capsule_path left room.
-    void join_base(std::string& target) const;
     static std::string capsule_path(std::string_view id, std::string_view rest = {});
 };
 

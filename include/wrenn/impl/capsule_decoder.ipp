@@ -38,7 +38,7 @@ public:
     // Decodes one capsule into *one, or (one null) a list of them into *list.
     // The caller's storage: nothing is moved out afterwards.
     capsule_handler(capsule_info* one, std::vector<capsule_info>* list)
-        : one_(one), list_out_(list), cap_depth_(one ? 1 : 2), list_(!one) {}
+        : one_(one), list_out_(list), cap_depth_(one ? 1 : 2) {}
 
     bool wrong_shape = false;  // the document is not an object (one) or an array (list)
     bool found = false;        // one: the document's object was seen
@@ -50,7 +50,7 @@ public:
     bool on_document_end(ec_t&) { return true; }
 
     bool on_object_begin(ec_t&) {
-        if (depth_ == cap_depth_ - 1 && (depth_ == 1 || !list_)) {  // a capsule
+        if (depth_ == cap_depth_ - 1 && (depth_ == 1 || !list())) {  // a capsule
             begin_capsule();
         } else if (depth_ == 0) {
             wrong_shape = true;  // an object where the list's array should be
@@ -75,7 +75,7 @@ public:
     }
     bool on_array_begin(ec_t&) {
         if (depth_ == 0) {
-            if (!list_) wrong_shape = true;
+            if (!list()) wrong_shape = true;
         } else {
             other_value();
         }
@@ -184,7 +184,8 @@ private:
         }
     }
 
-    capsule_info& cur() { return list_ ? list_out_->back() : *one_; }
+    bool list() const { return !one_; }
+    capsule_info& cur() { return one_ ? *one_ : list_out_->back(); }
     // a value of the capsule object itself is next
     bool in_capsule() const { return capsule_open_ && depth_ == cap_depth_; }
     // a value (or key) of its metadata object is next
@@ -192,7 +193,7 @@ private:
     bool wants_string() const { return (in_capsule() && field_ != field::none) || in_meta_value(); }
 
     void begin_capsule() {
-        if (list_) list_out_->emplace_back();
+        if (list()) list_out_->emplace_back();
         found = true;
         capsule_open_ = true;
         in_meta_ = false;
@@ -231,7 +232,7 @@ private:
     void other_value() {
         if (depth_ == 0) {
             wrong_shape = true;
-        } else if (list_ && depth_ == 1) {
+        } else if (list() && depth_ == 1) {
             list_out_->emplace_back();  // an element that is not an object: a capsule with nothing set
         } else if (in_capsule()) {
             wrong_type();
@@ -262,7 +263,6 @@ private:
     capsule_info* const one_;
     std::vector<capsule_info>* const list_out_;
     const std::size_t cap_depth_;  // the depth of a capsule's members
-    const bool list_;
     std::size_t depth_ = 0;
     bool capsule_open_ = false, in_meta_ = false;
     field field_ = field::none;

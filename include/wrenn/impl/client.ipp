@@ -32,7 +32,7 @@ WRENN_DECL client_impl::client_impl(asio::any_io_executor ex, config resolved)
 WRENN_DECL asio::awaitable<http_response> client_impl::call(http_request req) {
     // send() raises the error status itself: no coroutine frame here, one
     // less per request (bench/NOTES.md)
-    join_base(req.target);
+    protocol::prepend_base_path(base, req.target);  // no allocation when capsule_path left room
     req.throw_http_errors = true;
     return send(transport, std::move(req));
 }
@@ -62,14 +62,9 @@ WRENN_DECL asio::awaitable<http_body_stream> client_impl::open(http_request req)
     co_return stream;
 }
 
-WRENN_DECL void client_impl::join_base(std::string& target) const {
-    if (target.empty() || target.front() != '/') target.insert(0, 1, '/');
-    target.insert(0, base.path);
-}
-
 WRENN_DECL std::string client_impl::capsule_path(std::string_view id, std::string_view rest) {
     std::string p;
-    p.reserve(48 + id.size() + rest.size());  // with room for the base path join_base() puts in front
+    p.reserve(48 + id.size() + rest.size());  // with room for the base path call() puts in front
     p += "/v1/capsules/";
     protocol::append_component(p, id);
     p += rest;

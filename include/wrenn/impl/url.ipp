@@ -84,10 +84,14 @@ WRENN_DECL std::optional<url> parse_url(std::string_view text) {
     return u;
 }
 
+WRENN_DECL void prepend_base_path(const url& base, std::string& path) {
+    if (path.empty() || path.front() != '/') path.insert(0, 1, '/');
+    path.insert(0, base.path);
+}
+
 WRENN_DECL std::string join_path(const url& base, std::string_view path) {
-    std::string out = base.path;
-    if (path.empty() || path.front() != '/') out += '/';
-    out += path;
+    std::string out(path);
+    prepend_base_path(base, out);
     return out;
 }
 

@@ -32,6 +32,10 @@ WRENN_DECL std::optional<url> parse_url(std::string_view text);
 // base path + "/v1/..." (the request path must start with '/').
 WRENN_DECL std::string join_path(const url& base, std::string_view path);
 
+// join_path(base, path), in place: one allocation at most, none when `path`
+// has the room.
+WRENN_DECL void prepend_base_path(const url& base, std::string& path);
+
 // Percent-encodes one path segment or query value (RFC 3986 unreserved kept).
 WRENN_DECL std::string encode_component(std::string_view s);
 // encode_component(s), appended to `out`.
