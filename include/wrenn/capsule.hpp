@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string_view>
 #include <type_traits>
 #include <optional>
@@ -38,6 +39,10 @@ struct create_options {
 };
 static_assert(std::is_trivially_destructible_v<create_options>, "options must stay views (see env.hpp)");
 
+namespace detail {
+struct capsule_info_slot;
+}
+
 class capsule {
 public:
     // POST /v1/capsules (then wait_ready when opts.wait).
@@ -51,8 +56,10 @@ public:
     capsule(const client& c, std::string capsule_id, std::optional<capsule_info> info = std::nullopt);
 
     const std::string& id() const noexcept { return id_; }
-    // The last capsule_info fetched (by create, connect, get_info, pause, resume).
-    const std::optional<capsule_info>& info() const noexcept { return info_; }
+    // The last capsule_info fetched (by create, connect, get_info, pause, resume),
+    // shared by the copies of this capsule; a copy, as another thread may
+    // fetch a newer one meanwhile.
+    std::optional<capsule_info> info() const;
     const client& owner_client() const noexcept { return client_; }
 
     boost::asio::awaitable<capsule_info> get_info();
@@ -85,7 +92,8 @@ private:
 
     client client_;
     std::string id_{};
-    std::optional<capsule_info> info_{};
+    std::shared_ptr<detail::capsule_info_slot> info_;
+    void remember(const capsule_info& i);
 };
 
 // The scoped form (Python's `with`): creates a capsule, runs `body` with it

@@ -10,12 +10,34 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <mutex>
+
 namespace wrenn {
 
 namespace asio = boost::asio;
 
+namespace detail {
+struct capsule_info_slot {
+    std::mutex mu;
+    std::optional<capsule_info> info;
+};
+} // namespace detail
+
 WRENN_DECL capsule::capsule(const client& c, std::string capsule_id, std::optional<capsule_info> info)
-    : commands(c.impl(), capsule_id), files(c.impl(), capsule_id), git(commands), client_(c), id_(std::move(capsule_id)), info_(std::move(info)) {}
+    : commands(c.impl(), capsule_id), files(c.impl(), capsule_id), git(commands), client_(c),
+      id_(std::move(capsule_id)), info_(std::make_shared<detail::capsule_info_slot>()) {
+    info_->info = std::move(info);
+}
+
+WRENN_DECL std::optional<capsule_info> capsule::info() const {
+    std::lock_guard lock(info_->mu);
+    return info_->info;
+}
+
+WRENN_DECL void capsule::remember(const capsule_info& i) {
+    std::lock_guard lock(info_->mu);
+    info_->info = i;
+}
 
 // Public entry points that take options are plain functions: they copy what
 // the option views point to (see env.hpp) into owned values, then hand those
@@ -63,8 +85,9 @@ WRENN_DECL asio::awaitable<void> capsule::destroy(const client& c, std::string c
 }
 
 WRENN_DECL asio::awaitable<capsule_info> capsule::get_info() {
-    info_ = co_await client_.capsules().get(id_);
-    co_return *info_;
+    auto i = co_await client_.capsules().get(id_);
+    remember(i);
+    co_return i;
 }
 
 WRENN_DECL asio::awaitable<bool> capsule::is_running() {
@@ -103,13 +126,15 @@ WRENN_DECL asio::awaitable<void> capsule::wait_ready_impl(wait_options opts) {
 }
 
 WRENN_DECL asio::awaitable<capsule_info> capsule::pause() {
-    info_ = co_await client_.capsules().pause(id_);
-    co_return *info_;
+    auto i = co_await client_.capsules().pause(id_);
+    remember(i);
+    co_return i;
 }
 
 WRENN_DECL asio::awaitable<capsule_info> capsule::resume() {
-    info_ = co_await client_.capsules().resume(id_);
-    co_return *info_;
+    auto i = co_await client_.capsules().resume(id_);
+    remember(i);
+    co_return i;
 }
 
 WRENN_DECL asio::awaitable<void> capsule::ping() { return client_.capsules().ping(id_); }
@@ -126,7 +151,7 @@ WRENN_DECL asio::awaitable<snapshot_result> capsule::create_snapshot(std::string
 
 WRENN_DECL asio::awaitable<snapshot_result> capsule::create_snapshot_impl(std::string name, bool overwrite) {
     auto r = co_await client_.snapshots().create(id_, std::move(name), overwrite);
-    if (r.capsule) info_ = r.capsule;
+    if (r.capsule) remember(*r.capsule);
     co_return r;
 }
 

@@ -11,21 +11,24 @@
 #include <wrenn/protocol/url.hpp>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 
 namespace wrenn {
 
 namespace detail {
 
 // Shared by the copies of one code_runner: Jupyter's connection pool and the
-// kernel found or started for it.
+// kernel found or started for it. Cells may run at once from any thread:
+// `mu` guards the lazily made pool and what is known of the kernel.
 struct code_runner_state {
-    using lock_type = boost::asio::experimental::channel<void(boost::system::error_code)>;
+    using lock_type = boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
 
     code_runner_state(std::shared_ptr<client_impl> c, const std::string& capsule_id, std::string kernel)
         : client(std::move(c)), capsule_id(capsule_id), kernel_name(std::move(kernel)), lock(client->executor, 1) {
@@ -35,6 +38,7 @@ struct code_runner_state {
     }
 
     std::shared_ptr<http_transport> transport() {
+        std::lock_guard guard(mu);
         if (!pool) {
             auto origin = protocol::parse_url(url);
             if (!origin)
@@ -60,8 +64,23 @@ struct code_runner_state {
     std::shared_ptr<client_impl> client;
     std::string capsule_id, kernel_name, url;
     std::shared_ptr<http_transport> pool;
+    std::optional<std::string> known_kernel() const {
+        std::lock_guard guard(mu);
+        return kernel_id;
+    }
+    void set_kernel(std::optional<std::string> id) {
+        std::lock_guard guard(mu);
+        kernel_id = std::move(id);
+    }
+    // Forgets the kernel `id` (gone since it was found), unless another one is known by now.
+    void forget_kernel(const std::string& id) {
+        std::lock_guard guard(mu);
+        if (kernel_id == id) kernel_id.reset();
+    }
+
+    mutable std::mutex mu;
     std::optional<std::string> kernel_id;
-    bool kernel_restarting = false;  // a cell saw it die: Jupyter is restarting it
+    std::atomic<bool> kernel_restarting = false;  // a cell saw it die: Jupyter is restarting it
     lock_type lock;  // one kernel discovery at a time (full = held)
 };
 
@@ -134,13 +153,13 @@ inline boost::asio::awaitable<std::optional<std::string>> try_find_kernel(std::s
 // still starting (5xx, connection failures) until `budget` has passed.
 inline boost::asio::awaitable<std::string> ensure_kernel(std::shared_ptr<code_runner_state> st,
                                                          std::chrono::milliseconds budget) {
-    if (st->kernel_id) co_return *st->kernel_id;
+    if (auto id = st->known_kernel()) co_return *id;
     co_await st->lock.async_send(boost::system::error_code{}, boost::asio::use_awaitable);
     struct release {
         code_runner_state& s;
         ~release() { s.lock.try_receive([](boost::system::error_code) {}); }
     } guard{*st};
-    if (st->kernel_id) co_return *st->kernel_id;  // found while this call waited
+    if (auto id = st->known_kernel()) co_return *id;  // found while this call waited
 
     const auto deadline = std::chrono::steady_clock::now() + budget;
     std::string last = "no answer yet";
@@ -155,7 +174,7 @@ inline boost::asio::awaitable<std::string> ensure_kernel(std::shared_ptr<code_ru
                                                        "the capsule's template runs Jupyter on port 8888");
         try {
             if (auto id = co_await try_find_kernel(st, left, last)) {
-                st->kernel_id = *id;
+                st->set_kernel(*id);
                 co_return *id;
             }
         } catch (const transport_error& e) {
@@ -236,7 +255,7 @@ inline boost::asio::awaitable<execution> run_code(std::shared_ptr<code_runner_st
         kernel_gone = true;  // deleted or died since it was found: find or start it again
     }
     if (kernel_gone) {
-        if (st->kernel_id == kernel) st->kernel_id.reset();
+        st->forget_kernel(kernel);
         kernel = co_await ensure_kernel(st, jupyter_timeout);
         ws = co_await open_websocket(st->transport(), channels(), op);
     }
@@ -401,12 +420,12 @@ WRENN_DECL boost::asio::awaitable<execution> code_runner::run_code(std::string c
 
 WRENN_DECL boost::asio::awaitable<void> code_runner::interrupt() const {
     return [](std::shared_ptr<detail::code_runner_state> st) -> boost::asio::awaitable<void> {
-        if (st->kernel_id) co_await detail::interrupt_kernel(st, *st->kernel_id);
+        if (auto id = st->known_kernel()) co_await detail::interrupt_kernel(st, *id);
     }(st_);
 }
 
 WRENN_DECL const std::string& code_runner::kernel_name() const noexcept { return st_->kernel_name; }
-WRENN_DECL std::optional<std::string> code_runner::kernel_id() const { return st_->kernel_id; }
+WRENN_DECL std::optional<std::string> code_runner::kernel_id() const { return st_->known_kernel(); }
 WRENN_DECL const std::string& code_runner::jupyter_url() const noexcept { return st_->url; }
 
 } // namespace wrenn

@@ -8,9 +8,11 @@
 #include <wrenn/protocol/retry.hpp>
 #include <wrenn/version.hpp>
 
+#include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -29,6 +31,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -99,9 +102,11 @@ struct http_connection {
     clock::time_point idle_since{};
     // While a read or write is under way on a pooled connection: when it has
     // waited too long. The transport's watchdog cancels it then and sets
-    // timed_out, so the failure reads as the timeout it is.
+    // timed_out, so the failure reads as the timeout it is. Both under the
+    // transport's mutex (the watchdog may run on another thread); timed_out
+    // is also read by the connection's user once its operation has failed.
     clock::time_point expiry = clock::time_point::max();
-    bool timed_out = false;
+    std::atomic<bool> timed_out = false;
 
     beast::tcp_stream& tcp() { return tls ? tls->next_layer() : *plain; }
 };
@@ -142,6 +147,10 @@ WRENN_DECL std::shared_ptr<asio::ssl::context> shared_tls_context(const std::str
 
 class http_transport : public std::enable_shared_from_this<http_transport> {
 public:
+    // Thread safety: the pool's bookkeeping (idle_, busy_, waiters_, the
+    // counts, the watchdog and every connection's expiry) is guarded by mu_,
+    // so requests may come from any thread of any io_context. A leased
+    // connection belongs to its lease alone and is used without the lock.
     http_transport(asio::any_io_executor ex, transport_settings s)
         : ex_(std::move(ex)), s_(std::move(s)), host_header_(s_.origin.authority()), watchdog_(ex_) {
         if (s_.origin.tls()) ssl_ = shared_tls_context(s_.ca_file, s_.verify_tls);
@@ -155,15 +164,21 @@ public:
     void report(const http_request& req, unsigned attempt, clock::time_point started, std::optional<unsigned> status,
                 std::string_view error, std::optional<std::chrono::milliseconds> retry_in) const;
     // A new connection outside the pool, for a WebSocket (counted in `created`).
-    asio::awaitable<std::unique_ptr<http_connection>> connect_unpooled(clock::time_point deadline) {
-        return connect(deadline);
+    // `ex` is the executor of the connection's socket: a WebSocket runs on a strand of its own.
+    asio::awaitable<std::unique_ptr<http_connection>> connect_unpooled(clock::time_point deadline,
+                                                                      asio::any_io_executor ex) {
+        return connect(deadline, std::move(ex));
     }
+    const asio::any_io_executor& get_executor() const noexcept { return ex_; }
     const transport_settings& settings() const noexcept { return s_; }
     const std::string& host_header() const noexcept { return host_header_; }
     const std::string& user_agent() const noexcept { return user_agent_; }
     asio::awaitable<http_response> send_streaming(http_request head, body_chunks chunks);
     asio::awaitable<http_body_stream> open_body_stream(http_request req);
-    pool_stats stats() const { return {open_, idle_.size(), waiters_.size(), created_}; }
+    pool_stats stats() const {
+        std::lock_guard lock(mu_);
+        return {open_, idle_.size(), waiters_.size(), created_};
+    }
     // Turns a Beast/Asio failure into the SDK's typed error (cancellation stays as is).
     [[noreturn]] void fail(boost::system::error_code ec, const http_request& req, clock::time_point deadline,
                            const char* phase) const;
@@ -178,12 +193,16 @@ public:
     // in its connection (watch) and one timer per transport wakes at the
     // earliest of them, cancelling what has waited too long.
     void watch(http_connection& c, clock::time_point deadline, std::chrono::milliseconds idle);
-    static void unwatch(http_connection& c) noexcept { c.expiry = clock::time_point::max(); }
+    void unwatch(http_connection& c) noexcept {
+        std::lock_guard lock(mu_);
+        c.expiry = clock::time_point::max();
+    }
 
     // Returns a connection to the pool (or drops it) and wakes one waiter.
     void release(std::unique_ptr<http_connection> c, bool reusable) {
+        std::unique_lock lock(mu_);
         if (c) {
-            unwatch(*c);
+            c->expiry = clock::time_point::max();
             if (auto it = std::find(busy_.begin(), busy_.end(), c.get()); it != busy_.end()) {
                 *it = busy_.back();
                 busy_.pop_back();
@@ -205,6 +224,8 @@ public:
             waiters_.pop_front();
             w->cancel();
         }
+        lock.unlock();
+        c.reset();  // a connection that is not kept is closed outside the lock
     }
 
 public:
@@ -243,7 +264,14 @@ private:
     // An idle connection that is still usable, leased without a coroutine
     // frame (the common case under load); nullopt when there is none.
     std::optional<lease> take_idle(bool resendable);
-    asio::awaitable<std::unique_ptr<http_connection>> connect(clock::time_point deadline);
+    asio::awaitable<std::unique_ptr<http_connection>> connect(clock::time_point deadline, asio::any_io_executor ex);
+    // Waits until release() wakes it (a connection came free) or `timer`
+    // expires; the waiter is queued under the lock, so no wake-up is lost.
+    auto wait_for_release(const std::shared_ptr<asio::steady_timer>& timer);
+    double jitter() {
+        std::lock_guard lock(mu_);
+        return jitter_(rng_);
+    }
     // Sends `req` (unless its body went already: send_streaming) and reads
     // the answer, in one coroutine frame.
     template <class Stream>
@@ -271,6 +299,7 @@ private:
 
     asio::any_io_executor ex_;
     transport_settings s_;
+    mutable std::mutex mu_;  // see the class comment
     std::minstd_rand rng_{std::random_device{}()};  // retry jitter
     std::uniform_real_distribution<double> jitter_{0.0, 1.0};
     std::string host_header_, user_agent_;
@@ -282,6 +311,7 @@ private:
     asio::steady_timer watchdog_;
     clock::time_point watchdog_at_ = clock::time_point::max();  // when it is armed for
 };
+
 
 namespace {
 inline clock::time_point earlier(clock::time_point a, std::chrono::milliseconds d) {
@@ -322,13 +352,14 @@ inline void http_transport::fail(boost::system::error_code ec, const http_reques
                               (ec == asio::error::eof ? std::string("the server closed the connection") : ec.message()));
 }
 
-inline asio::awaitable<std::unique_ptr<http_connection>> http_transport::connect(clock::time_point deadline) {
+inline asio::awaitable<std::unique_ptr<http_connection>> http_transport::connect(clock::time_point deadline,
+                                                                                 asio::any_io_executor ex) {
     auto c = std::make_unique<http_connection>();
     const auto& host = s_.origin.host;
     // RFC 6761: *.localhost is loopback, no DNS needed.
     std::string resolve_host = protocol::is_localhost_name(host) ? std::string("127.0.0.1") : host;
-    tcp::resolver resolver(ex_);
-    beast::tcp_stream stream(ex_);
+    tcp::resolver resolver(ex);
+    beast::tcp_stream stream(ex);
     auto conn_deadline = earlier(deadline, s_.timeouts.connect);
     try {
         auto endpoints = co_await resolver.async_resolve(resolve_host, std::to_string(s_.origin.port),
@@ -364,16 +395,21 @@ inline asio::awaitable<std::unique_ptr<http_connection>> http_transport::connect
         fail(e.code(), none, deadline, "connect");
     }
     c->tcp().expires_never();  // from here on the watchdog keeps the time (pooled) or the WebSocket does
-    ++created_;
+    {
+        std::lock_guard lock(mu_);
+        ++created_;
+    }
     co_return c;
 }
 
 inline void http_transport::watch(http_connection& c, clock::time_point deadline, std::chrono::milliseconds idle) {
+    std::lock_guard lock(mu_);
     c.timed_out = false;  // a flag set after the last operation had already finished
     c.expiry = earlier(deadline, idle);
     if (c.expiry < watchdog_at_) arm_watchdog(c.expiry);
 }
 
+// Under mu_.
 inline void http_transport::arm_watchdog(clock::time_point at) {
     watchdog_at_ = at;
     watchdog_.expires_at(at);  // cancels the wait for a later time, if any
@@ -387,6 +423,7 @@ inline void http_transport::arm_watchdog(clock::time_point at) {
 // idle), so it fires about once per idle period per busy transport, cancels
 // what is overdue and waits again for the earliest of the rest.
 inline void http_transport::on_watchdog() {
+    std::lock_guard lock(mu_);
     watchdog_at_ = clock::time_point::max();
     const auto now = clock::now();
     auto next = clock::time_point::max();
@@ -404,44 +441,78 @@ inline void http_transport::on_watchdog() {
 }
 
 inline std::optional<http_transport::lease> http_transport::take_idle(bool resendable) {
+    std::unique_lock lock(mu_);
     while (!idle_.empty()) {
         auto c = std::move(idle_.back());
         idle_.pop_back();
-        if (still_open(*c, s_.max_idle_age, resendable)) {
+        lock.unlock();  // the probe is a system call: not under the lock
+        bool usable = still_open(*c, s_.max_idle_age, resendable);
+        lock.lock();
+        if (usable) {
             std::optional<lease> l(std::in_place, this);
             busy_.push_back(c.get());
             l->conn = std::move(c);
             return l;
         }
         --open_;
+        lock.unlock();
+        c.reset();
+        lock.lock();
     }
     return std::nullopt;
+}
+
+inline auto http_transport::wait_for_release(const std::shared_ptr<asio::steady_timer>& timer) {
+    return asio::async_initiate<const asio::as_tuple_t<asio::use_awaitable_t<>>&, void(boost::system::error_code)>(
+        [this](auto handler, std::shared_ptr<asio::steady_timer> timer) {
+            std::unique_lock lock(mu_);
+            if (!idle_.empty() || open_ < s_.max_connections) {  // released since the caller looked
+                lock.unlock();
+                asio::post(asio::append(std::move(handler), boost::system::error_code(asio::error::operation_aborted)));
+                return;
+            }
+            waiters_.push_back(timer);
+            timer->async_wait(std::move(handler));  // under the lock: release() cancels it under the lock too
+        },
+        asio::as_tuple(asio::use_awaitable), timer);
 }
 
 inline asio::awaitable<http_transport::lease> http_transport::acquire(clock::time_point deadline, bool fresh,
                                                                       bool& reused, bool resendable) {
     if (fresh) {
         // a reused connection just failed: the others are probably stale too
+        std::vector<std::unique_ptr<http_connection>> stale;
+        std::lock_guard lock(mu_);
         open_ -= idle_.size();
-        idle_.clear();
+        stale.swap(idle_);
     }
     for (;;) {
         if (auto l = take_idle(resendable)) {
             reused = true;
             co_return std::move(*l);
         }
-        if (open_ < s_.max_connections) {
-            ++open_;
+        bool may_open = false;
+        {
+            std::lock_guard lock(mu_);
+            if (open_ < s_.max_connections) {
+                ++open_;
+                may_open = true;
+            }
+        }
+        if (may_open) {
             lease l(this);  // gives the slot back if connect throws
-            l.conn = co_await connect(deadline);
+            l.conn = co_await connect(deadline, ex_);
+            std::lock_guard lock(mu_);
             busy_.push_back(l.conn.get());
             reused = false;
             co_return l;
         }
         auto timer = std::make_shared<asio::steady_timer>(ex_, deadline);
-        waiters_.push_back(timer);
-        auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
-        std::erase(waiters_, timer);
+        auto [ec] = co_await wait_for_release(timer);
+        {
+            std::lock_guard lock(mu_);
+            std::erase(waiters_, timer);
+        }
         if (!ec)
             throw timeout_error("pool_timeout", "No free connection to " + s_.origin.scheme + "://" + host_header_ +
                                                     " before the total timeout (all " +
@@ -669,7 +740,7 @@ inline asio::awaitable<http_response> http_transport::send(std::shared_ptr<http_
             o.retry_after = resp.retry_after;
         }
         o.total_timeout = error_code == "total_timeout" || error_code == "pool_timeout";
-        auto delay = protocol::retry_delay(t.s_.retry, o, t.jitter_(t.rng_));
+        auto delay = protocol::retry_delay(t.s_.retry, o, t.jitter());
         if (delay && deadline != clock::time_point::max() && clock::now() + *delay >= deadline) delay.reset();
         t.report(req, attempt, started, o.status, error_text, delay);
         if (!delay) {
@@ -711,7 +782,7 @@ struct http_body_stream::state {
             // 64 KiB reads: a 1 GiB download at curl's pace (bench/NOTES.md)
             auto [ec, n] = co_await stream.async_read_some(c.in.room(64 * 1024), asio::as_tuple(asio::use_awaitable));
             // the reader may take its time before the next call: no idle limit meanwhile
-            http_transport::unwatch(c);
+            transport->unwatch(c);
             if (ec == asio::error::eof) {
                 if (!r.started()) throw boost::system::system_error(ec);
                 e = r.finish();

@@ -8,6 +8,8 @@
 #include <wrenn/protocol/stream_messages.hpp>
 
 #include <boost/asio/append.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -19,24 +21,30 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <atomic>
 #include <deque>
 
 namespace wrenn {
 
 namespace detail {
 
+// Once the stream is open, `pending` is touched on the connection's strand
+// only; what the accessors read (done(), exit_code()) is atomic, so that they
+// may be called from any thread, also while next() runs on another.
 struct process_stream_state {
     std::shared_ptr<ws_connection> conn;
     std::string operation;
     std::deque<stream_event> pending;  // read while opening, not yet delivered
     int pid = 0;
-    bool finished = false;
-    std::optional<int> exit_code;
+    std::atomic<bool> finished = false;
+    std::atomic<bool> drained = false;  // finished and nothing pending: done()
+    std::atomic<std::optional<int>> exit_code;
 
     void finish(std::string last_message = {}) {
         finished = true;
         ws_close(conn, std::move(last_message));
     }
+    void update_drained() { drained = finished && pending.empty(); }
 };
 
 // What next() gives: the event, nullopt at the end, or the error.
@@ -86,18 +94,17 @@ inline std::optional<next_outcome> take_received(process_stream_state& s, std::e
 }
 
 // A next() that waits for the reader: the message is read in the receive's
-// completion, which the reader runs in place when the consumer waits on its
-// executor. It forwards the consumer's executor, cancellation slot and
+// completion, which the reader runs in place, on the connection's strand;
+// the consumer is then completed on its own executor (in place too when that
+// is the thread's). It forwards the consumer's cancellation slot and
 // allocator, so that waiting behaves as the consumer's own.
 template <class Handler>
 struct next_event_waiter {
     std::shared_ptr<process_stream_state> s;
     Handler handler;
 
-    using executor_type = boost::asio::associated_executor_t<Handler, boost::asio::any_io_executor>;
-    executor_type get_executor() const noexcept {
-        return boost::asio::get_associated_executor(handler, s->conn->executor);
-    }
+    using executor_type = boost::asio::any_io_executor;
+    executor_type get_executor() const noexcept { return s->conn->executor; }
     using cancellation_slot_type = boost::asio::associated_cancellation_slot_t<Handler>;
     cancellation_slot_type get_cancellation_slot() const noexcept {
         return boost::asio::get_associated_cancellation_slot(handler);
@@ -107,11 +114,14 @@ struct next_event_waiter {
 
     void operator()(std::exception_ptr e, std::optional<std::string>&& msg) {
         auto ready = take_received(*s, std::move(e), std::move(msg));
+        s->update_drained();
         if (!ready) {  // skipped: wait for the next message
             auto conn = s->conn;
             return conn->start_receive(std::move(*this));
         }
-        std::move(handler)(std::move(ready->error), std::move(ready->event));
+        auto target = boost::asio::get_associated_executor(handler, s->conn->executor);
+        boost::asio::dispatch(target, boost::asio::append(std::move(handler), std::move(ready->error),
+                                                          std::move(ready->event)));
     }
 };
 
@@ -132,10 +142,12 @@ struct start_next_event {
                 if (!s->pending.empty()) {
                     ready = next_outcome{nullptr, std::move(s->pending.front())};
                     s->pending.pop_front();
+                    s->update_drained();
                 } else if (s->finished) {
                     ready = next_outcome{};
                 } else if (auto msg = ws_try_receive(*s->conn)) {
                     ready = take_received(*s, nullptr, std::move(msg));
+                    s->update_drained();
                 } else {
                     break;  // wait for the reader (start_receive also reports an end already seen)
                 }
@@ -227,6 +239,7 @@ WRENN_DECL boost::asio::awaitable<process_stream> open_process_stream(std::share
         std::rethrow_exception(failure);
     }
     if (s->finished) ws_close(conn);
+    s->update_drained();
     co_return process_stream(std::move(s));
 }
 
@@ -248,24 +261,39 @@ WRENN_DECL process_stream::~process_stream() {
 }
 
 WRENN_DECL boost::asio::awaitable<std::optional<stream_event>> process_stream::next() {
+    // The stream's state lives on its connection's strand: start there (in
+    // place when already there, as a consumer resumed by the reader is).
     return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
                                        void(std::exception_ptr, std::optional<stream_event>)>(
-        detail::start_next_event{}, boost::asio::use_awaitable, s_);
+        [](auto handler, std::shared_ptr<detail::process_stream_state> s) {
+            if (!s) return detail::start_next_event{}(std::move(handler), std::move(s));
+            auto& strand = s->conn->strand;
+            boost::asio::dispatch(strand, [s = std::move(s), h = std::move(handler)]() mutable {
+                detail::start_next_event{}(std::move(h), std::move(s));
+            });
+        },
+        boost::asio::use_awaitable, s_);
 }
 
 WRENN_DECL int process_stream::pid() const noexcept { return s_ ? s_->pid : 0; }
-WRENN_DECL bool process_stream::done() const noexcept { return !s_ || (s_->finished && s_->pending.empty()); }
+WRENN_DECL bool process_stream::done() const noexcept { return !s_ || s_->drained; }
 WRENN_DECL std::optional<int> process_stream::exit_code() const noexcept {
-    return s_ ? s_->exit_code : std::nullopt;
+    return s_ ? s_->exit_code.load() : std::nullopt;
 }
 
 WRENN_DECL boost::asio::awaitable<void> process_stream::close() {
     return [](std::shared_ptr<detail::process_stream_state> s) -> boost::asio::awaitable<void> {
         if (!s) co_return;
-        bool running = !s->finished;
-        s->finished = true;
-        s->pending.clear();
-        co_await detail::ws_close_wait(s->conn, running ? protocol::stream_stop_message() : std::string());
+        auto strand = s->conn->strand;
+        co_await boost::asio::co_spawn(
+            strand,
+            [](std::shared_ptr<detail::process_stream_state> s) -> boost::asio::awaitable<void> {
+                bool running = !s->finished.exchange(true);
+                s->pending.clear();
+                s->update_drained();
+                co_await detail::ws_close_wait(s->conn, running ? protocol::stream_stop_message() : std::string());
+            }(s),
+            boost::asio::use_awaitable);
     }(s_);
 }
 

@@ -7,25 +7,33 @@
 #include <wrenn/protocol/stream_messages.hpp>
 #include <wrenn/pty.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <atomic>
 #include <deque>
 
 namespace wrenn {
 
 namespace detail {
 
+// Once the session is open, `pending` is touched on the connection's strand
+// only (next() and close() run there); what the accessors and write() read
+// is atomic, so that they may be called from any thread.
 struct pty_state {
     std::shared_ptr<ws_connection> conn;
     std::string operation;
     std::string tag;
     int pid = 0;
     std::deque<pty_event> pending;
-    bool finished = false;
-    std::optional<int> exit_code;
+    std::atomic<bool> finished = false;
+    std::atomic<bool> drained = false;  // finished and nothing pending: done()
+    std::atomic<std::optional<int>> exit_code;
 
     void finish() {
         finished = true;
+        drained = pending.empty();
         ws_close(conn);
     }
 };
@@ -39,12 +47,13 @@ inline pty_state& live_pty(const std::shared_ptr<pty_state>& s, const char* what
     return *s;
 }
 
+// On the connection's strand.
 inline boost::asio::awaitable<std::optional<pty_event>> next_pty_event(std::shared_ptr<pty_state> s) {
-    if (!s) throw usage_error("empty_pty", "pty_session::next() on an empty (moved-from) session");
     for (;;) {
         if (!s->pending.empty()) {
             auto ev = std::move(s->pending.front());
             s->pending.pop_front();
+            s->drained = s->finished && s->pending.empty();
             co_return ev;
         }
         if (s->finished) co_return std::nullopt;
@@ -175,7 +184,14 @@ WRENN_DECL pty_session::~pty_session() {
     if (s_) detail::ws_close(s_->conn);
 }
 
-WRENN_DECL boost::asio::awaitable<std::optional<pty_event>> pty_session::next() { return detail::next_pty_event(s_); }
+WRENN_DECL boost::asio::awaitable<std::optional<pty_event>> pty_session::next() {
+    return [](std::shared_ptr<detail::pty_state> s) -> boost::asio::awaitable<std::optional<pty_event>> {
+        if (!s) throw usage_error("empty_pty", "pty_session::next() on an empty (moved-from) session");
+        auto strand = s->conn->strand;
+        co_return co_await boost::asio::co_spawn(strand, detail::next_pty_event(std::move(s)),
+                                                 boost::asio::use_awaitable);
+    }(s_);
+}
 
 WRENN_DECL boost::asio::awaitable<void> pty_session::write(std::string_view bytes) {
     detail::live_pty(s_, "write()");
@@ -198,9 +214,16 @@ WRENN_DECL boost::asio::awaitable<void> pty_session::kill() {
 WRENN_DECL boost::asio::awaitable<void> pty_session::close() {
     return [](std::shared_ptr<detail::pty_state> s) -> boost::asio::awaitable<void> {
         if (!s) co_return;
-        s->finished = true;
-        s->pending.clear();
-        co_await detail::ws_close_wait(s->conn);
+        auto strand = s->conn->strand;
+        co_await boost::asio::co_spawn(
+            strand,
+            [](std::shared_ptr<detail::pty_state> s) -> boost::asio::awaitable<void> {
+                s->finished = true;
+                s->pending.clear();
+                s->drained = true;
+                co_await detail::ws_close_wait(s->conn);
+            }(s),
+            boost::asio::use_awaitable);
     }(s_);
 }
 
@@ -209,7 +232,9 @@ WRENN_DECL const std::string& pty_session::tag() const noexcept {
     return s_ ? s_->tag : none;
 }
 WRENN_DECL int pty_session::pid() const noexcept { return s_ ? s_->pid : 0; }
-WRENN_DECL bool pty_session::done() const noexcept { return !s_ || (s_->finished && s_->pending.empty()); }
-WRENN_DECL std::optional<int> pty_session::exit_code() const noexcept { return s_ ? s_->exit_code : std::nullopt; }
+WRENN_DECL bool pty_session::done() const noexcept { return !s_ || s_->drained; }
+WRENN_DECL std::optional<int> pty_session::exit_code() const noexcept {
+    return s_ ? s_->exit_code.load() : std::nullopt;
+}
 
 } // namespace wrenn

@@ -13,10 +13,16 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/execution_context.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <openssl/rand.h>
 
+#include <mutex>
 #include <tuple>
+#include <vector>
 
 #include <algorithm>
 #include <array>
@@ -45,6 +51,30 @@ inline std::exception_ptr lost_error(const std::string& operation, std::chrono::
 
 } // namespace ws_impl
 
+class ws_connection;
+
+// The connections alive on one execution context. A consumer waiting in
+// next() is a coroutine frame kept by its connection (the receiver), and the
+// frame keeps the connection: a cycle that nothing would break once the
+// io_context is gone. When the context shuts down, this service drops every
+// waiting receiver, as Asio's own services drop their pending operations.
+struct ws_live_set {
+    std::mutex mu;
+    std::vector<ws_connection*> live;
+};
+
+class ws_registry : public asio::detail::execution_context_service_base<ws_registry> {
+public:
+    explicit ws_registry(asio::execution_context& ctx)
+        : asio::detail::execution_context_service_base<ws_registry>(ctx), set(std::make_shared<ws_live_set>()) {}
+    void shutdown() override;
+    std::shared_ptr<ws_live_set> set;  // shared with the connections, which may outlive the context
+};
+
+// Thread safety: everything a connection does runs on its own strand (the
+// executor of its socket and timers): the reader, the keepalive, the close,
+// and every ws_* call, which goes there first. The consumer is completed on
+// its own executor.
 class ws_connection : public std::enable_shared_from_this<ws_connection> {
 public:
     // ws_receive's result: the message, nullopt at a clean end, or the error.
@@ -69,7 +99,6 @@ public:
         void complete(std::exception_ptr e, std::optional<std::string> m, const asio::any_io_executor& ex) override {
             Handler h(std::move(handler));
             discard();
-            asio::get_associated_cancellation_slot(h).clear();
             auto target = asio::get_associated_executor(h, ex);
             // on ex already: what dispatch would do, minus two type-erased executor calls
             if (target == ex) std::move(h)(std::move(e), std::move(m));
@@ -89,10 +118,19 @@ public:
     };
     using receiver_type = std::unique_ptr<receiver_base, receiver_discard>;
 
-    ws_connection(asio::any_io_executor ex, std::string operation, std::chrono::milliseconds idle)
-        : executor(ex), reader_wake(ex, clock::time_point::max()), write_gate(ex, clock::time_point::max()),
-          keepalive(ex), reading_stopped(ex, clock::time_point::max()), operation(std::move(operation)), idle(idle) {}
-    virtual ~ws_connection() = default;
+    using strand_type = asio::strand<asio::any_io_executor>;
+
+    ws_connection(const strand_type& ex, std::string operation, std::chrono::milliseconds idle)
+        : strand(ex), executor(ex), reader_wake(ex, clock::time_point::max()), write_gate(ex, clock::time_point::max()),
+          keepalive(ex), reading_stopped(ex, clock::time_point::max()), operation(std::move(operation)), idle(idle),
+          live(asio::use_service<ws_registry>(asio::query(ex, asio::execution::context)).set) {
+        std::lock_guard lock(live->mu);
+        live->live.push_back(this);
+    }
+    virtual ~ws_connection() {
+        std::lock_guard lock(live->mu);
+        std::erase(live->live, this);
+    }
 
     // One frame (writes take turns: acquire_write); an error code, never an exception.
     virtual asio::awaitable<boost::system::error_code> write_frame(protocol::ws_opcode op, std::string_view payload) = 0;
@@ -163,12 +201,19 @@ public:
         receiver.reset(new (where) receiver_of<Handler>(std::move(handler), in_space ? &receiver_space_taken : nullptr));
         receiver_space_taken = receiver_space_taken || in_space;
         if (consumer_paused) reader_wake.cancel();  // the reader stopped at a message nobody waited for
+        const auto wait = ++waits;
+        // The signal may come from any thread, and after this wait completed
+        // (the slot is not cleared from here, the strand, while its owner may
+        // emit on its own thread): it acts on the strand, on this wait only.
         if (slot.is_connected())
-            slot.assign([weak = weak_from_this(), mine = receiver.get()](asio::cancellation_type) {
+            slot.assign([weak = weak_from_this(), wait](asio::cancellation_type) {
                 auto c = weak.lock();
-                if (!c || c->receiver.get() != mine) return;  // completed, or another coroutine's wait
-                // later, as complete() clears the slot whose handler this lambda is
-                c->complete_later(std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted)));
+                if (!c) return;
+                asio::dispatch(c->strand, [c, wait] {
+                    if (!c->receiver || c->waits != wait) return;  // completed, or a later wait
+                    c->complete_later(
+                        std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted)));
+                });
             });
     }
 
@@ -199,7 +244,9 @@ public:
         return ws_impl::is_clean_end(ec) ? nullptr : ws_impl::lost_error(operation, idle, ec);
     }
 
-    asio::any_io_executor executor;
+    strand_type strand;
+    asio::any_io_executor executor;  // the strand
+    std::uint64_t waits = 0;           // receives that waited, to tell a stale cancellation from a live one
     std::optional<std::string> ahead;  // read while nobody waited: the reader stops until it is taken
     std::optional<boost::system::error_code> read_end;  // after `ahead`
     bool inbox_closed = false;        // ws_close: nothing more is delivered
@@ -223,7 +270,23 @@ public:
     std::optional<boost::system::error_code> ended;  // how the connection ended, once seen
     std::string operation;
     std::chrono::milliseconds idle;
+    std::shared_ptr<ws_live_set> live;  // the registry of the context (see ws_registry)
 };
+
+inline void ws_registry::shutdown() {
+    // No thread runs the context any more. Holding each connection while its
+    // receiver goes keeps the frame's destruction from freeing it under us.
+    std::vector<std::shared_ptr<ws_connection>> connections;
+    {
+        std::lock_guard lock(set->mu);
+        for (auto* c : set->live)
+            if (auto p = c->weak_from_this().lock()) connections.push_back(std::move(p));
+    }
+    for (auto& c : connections) {
+        c->receiver.reset();
+        c->ahead.reset();
+    }
+}
 
 namespace ws_impl {
 inline asio::awaitable<void> send_control(std::shared_ptr<ws_connection> c, protocol::ws_opcode op, std::string payload);
@@ -233,8 +296,8 @@ inline asio::awaitable<void> close_task(std::shared_ptr<ws_connection> c, std::s
 template <class Next>
 class ws_stream final : public ws_connection {
 public:
-    ws_stream(Next next, std::string operation, std::chrono::milliseconds idle)
-        : ws_connection(next.get_executor(), std::move(operation), idle), next(std::move(next)) {}
+    ws_stream(strand_type strand, Next next, std::string operation, std::chrono::milliseconds idle)
+        : ws_connection(std::move(strand), std::move(operation), idle), next(std::move(next)) {}
 
     asio::awaitable<boost::system::error_code> write_frame(protocol::ws_opcode op, std::string_view payload) override {
         std::array<unsigned char, 4> mask{};
@@ -458,11 +521,13 @@ inline asio::awaitable<void> close_task(std::shared_ptr<ws_connection> c, std::s
 // The upgrade (RFC 6455 §4.1), written and read here rather than by Beast's
 // WebSocket stream, so that the bytes after the 101 answer go to our reader.
 template <class Next>
-asio::awaitable<std::shared_ptr<ws_connection>> handshake(std::shared_ptr<http_transport> t, Next next,
+asio::awaitable<std::shared_ptr<ws_connection>> handshake(std::shared_ptr<http_transport> t,
+                                                          ws_connection::strand_type strand, Next next,
                                                           std::string target, std::string operation,
                                                           clock::time_point deadline) {
     const auto& s = t->settings();
-    auto conn = std::make_shared<ws_stream<Next>>(std::move(next), std::move(operation), s.timeouts.idle);
+    auto conn = std::make_shared<ws_stream<Next>>(std::move(strand), std::move(next), std::move(operation),
+                                                  s.timeouts.idle);
     beast::get_lowest_layer(conn->next).expires_never();  // keepalive_loop's job, once open
     // past the deadline the socket is closed, which ends the pending write or read
     asio::steady_timer limit(conn->executor, deadline);
@@ -541,49 +606,81 @@ asio::awaitable<std::shared_ptr<ws_connection>> handshake(std::shared_ptr<http_t
     co_return conn;
 }
 
+// Connects and upgrades, on the connection's strand.
+inline asio::awaitable<std::shared_ptr<ws_connection>> open(std::shared_ptr<http_transport> t,
+                                                            ws_connection::strand_type strand, std::string target,
+                                                            std::string operation) {
+    const auto& s = t->settings();
+    // connect + TLS within the connect timeout (connect() applies it), the upgrade within twice that
+    auto deadline = clock::now() + s.timeouts.connect * 2;
+    auto c = co_await t->connect_unpooled(deadline, strand);
+    if (c->tls)
+        co_return co_await handshake(t, strand, std::move(*c->tls), std::move(target), std::move(operation), deadline);
+    co_return co_await handshake(t, strand, std::move(*c->plain), std::move(target), std::move(operation), deadline);
+}
+
+inline asio::awaitable<void> send(std::shared_ptr<ws_connection> c, std::string text) {
+    if (c->closing || c->ended || c->close_sent)
+        throw transport_error("connection_closed", c->operation + ": the connection is already closed");
+    co_await acquire_write(*c);
+    auto ec = co_await c->write_frame(protocol::ws_opcode::text, text);
+    release_write(*c);
+    if (ec) throw_for(*c, ec);
+}
+
+inline asio::awaitable<void> close_wait(std::shared_ptr<ws_connection> c, std::string last_message) {
+    if (c->closing) co_return;
+    c->closing = true;
+    c->close_inbox();
+    co_await close_task(c, std::move(last_message), protocol::ws_close_normal);
+}
+
 } // namespace ws_impl
 
 WRENN_DECL asio::awaitable<std::shared_ptr<ws_connection>> open_websocket(std::shared_ptr<http_transport> t,
                                                                          std::string target, std::string operation) {
-    const auto& s = t->settings();
-    // connect + TLS within the connect timeout (connect() applies it), the upgrade within twice that
-    auto deadline = clock::now() + s.timeouts.connect * 2;
-    auto c = co_await t->connect_unpooled(deadline);
-    if (c->tls) co_return co_await ws_impl::handshake(t, std::move(*c->tls), std::move(target), std::move(operation), deadline);
-    co_return co_await ws_impl::handshake(t, std::move(*c->plain), std::move(target), std::move(operation), deadline);
+    auto strand = asio::make_strand(t->get_executor());
+    return asio::co_spawn(strand, ws_impl::open(std::move(t), strand, std::move(target), std::move(operation)),
+                          asio::use_awaitable);
 }
 
-WRENN_DECL std::optional<std::string> ws_try_receive(ws_connection& c) { return c.try_take(); }
+WRENN_DECL std::optional<std::string> ws_try_receive(ws_connection& c) {
+    if (!c.strand.running_in_this_thread()) return std::nullopt;  // ws_receive will look, on the strand
+    return c.try_take();
+}
 
 WRENN_DECL asio::awaitable<std::optional<std::string>> ws_receive(std::shared_ptr<ws_connection> c) {
     // An asynchronous operation rather than a coroutine: one frame less per message.
     return asio::async_initiate<const asio::use_awaitable_t<>&, ws_connection::receive_signature>(
-        [](auto handler, std::shared_ptr<ws_connection> conn) { conn->start_receive(std::move(handler)); },
+        [](auto handler, std::shared_ptr<ws_connection> conn) {
+            auto& strand = conn->strand;
+            asio::dispatch(strand, [conn = std::move(conn), h = std::move(handler)]() mutable {
+                conn->start_receive(std::move(h));
+            });
+        },
         asio::use_awaitable, std::move(c));
 }
 
 WRENN_DECL asio::awaitable<void> ws_send(std::shared_ptr<ws_connection> c, std::string text) {
-    if (c->closing || c->ended || c->close_sent)
-        throw transport_error("connection_closed", c->operation + ": the connection is already closed");
-    co_await ws_impl::acquire_write(*c);
-    auto ec = co_await c->write_frame(protocol::ws_opcode::text, text);
-    ws_impl::release_write(*c);
-    if (ec) ws_impl::throw_for(*c, ec);
+    auto strand = c->strand;
+    return asio::co_spawn(strand, ws_impl::send(std::move(c), std::move(text)), asio::use_awaitable);
 }
 
 WRENN_DECL void ws_close(const std::shared_ptr<ws_connection>& c, std::string last_message) {
-    if (!c || c->closing) return;
-    c->closing = true;
-    c->close_inbox();
-    asio::co_spawn(c->executor, ws_impl::close_task(c, std::move(last_message), protocol::ws_close_normal),
-                   asio::detached);
+    if (!c) return;
+    asio::dispatch(c->strand, [c, last_message = std::move(last_message)]() mutable {
+        if (c->closing) return;
+        c->closing = true;
+        c->close_inbox();
+        asio::co_spawn(c->executor, ws_impl::close_task(c, std::move(last_message), protocol::ws_close_normal),
+                       asio::detached);
+    });
 }
 
 WRENN_DECL asio::awaitable<void> ws_close_wait(std::shared_ptr<ws_connection> c, std::string last_message) {
-    if (!c || c->closing) co_return;
-    c->closing = true;
-    c->close_inbox();
-    co_await ws_impl::close_task(c, std::move(last_message), protocol::ws_close_normal);
+    if (!c) co_return;
+    auto strand = c->strand;
+    co_await asio::co_spawn(strand, ws_impl::close_wait(std::move(c), std::move(last_message)), asio::use_awaitable);
 }
 
 } // namespace wrenn::detail

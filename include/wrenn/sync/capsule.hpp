@@ -78,7 +78,7 @@ public:
           cap_(std::move(inner)) {}
 
     const std::string& id() const noexcept { return cap_.id(); }
-    const std::optional<capsule_info>& info() const noexcept { return cap_.info(); }
+    std::optional<capsule_info> info() const { return cap_.info(); }
 
     capsule_info get_info() { return r_->run(cap_.get_info()); }
     bool is_running() { return r_->run(cap_.is_running()); }
