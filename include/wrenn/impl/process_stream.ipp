@@ -102,6 +102,7 @@ template <class Handler>
 struct next_event_waiter {
     std::shared_ptr<process_stream_state> s;
     Handler handler;
+    std::uint64_t ticket;  // the receive's (ws_connection::arm_cancellation)
 
     using executor_type = boost::asio::any_io_executor;
     executor_type get_executor() const noexcept { return s->conn->executor; }
@@ -117,7 +118,8 @@ struct next_event_waiter {
         s->update_drained();
         if (!ready) {  // skipped: wait for the next message
             auto conn = s->conn;
-            return conn->start_receive(std::move(*this));
+            auto ticket_ = ticket;
+            return conn->start_receive(std::move(*this), ticket_);
         }
         auto target = boost::asio::get_associated_executor(handler, s->conn->executor);
         boost::asio::dispatch(target, boost::asio::append(std::move(handler), std::move(ready->error),
@@ -131,7 +133,7 @@ struct next_event_waiter {
 // completes through a post, never inside the call.
 struct start_next_event {
     template <class Handler>
-    void operator()(Handler handler, std::shared_ptr<process_stream_state> s) const {
+    void operator()(Handler handler, std::shared_ptr<process_stream_state> s, std::uint64_t ticket = 0) const {
         std::optional<next_outcome> ready;
         if (!s) {
             ready = next_outcome{std::make_exception_ptr(usage_error(
@@ -158,7 +160,7 @@ struct start_next_event {
             return;
         }
         auto conn = s->conn;
-        conn->start_receive(next_event_waiter<Handler>{std::move(s), std::move(handler)});
+        conn->start_receive(next_event_waiter<Handler>{std::move(s), std::move(handler), ticket}, ticket);
     }
 };
 
@@ -268,8 +270,9 @@ WRENN_DECL boost::asio::awaitable<std::optional<stream_event>> process_stream::n
         [](auto handler, std::shared_ptr<detail::process_stream_state> s) {
             if (!s) return detail::start_next_event{}(std::move(handler), std::move(s));
             auto& strand = s->conn->strand;
-            boost::asio::dispatch(strand, [s = std::move(s), h = std::move(handler)]() mutable {
-                detail::start_next_event{}(std::move(h), std::move(s));
+            auto ticket = s->conn->arm_cancellation(handler);
+            boost::asio::dispatch(strand, [s = std::move(s), h = std::move(handler), ticket]() mutable {
+                detail::start_next_event{}(std::move(h), std::move(s), ticket);
             });
         },
         boost::asio::use_awaitable, s_);

@@ -20,6 +20,7 @@
 
 #include <openssl/rand.h>
 
+#include <atomic>
 #include <mutex>
 #include <tuple>
 #include <vector>
@@ -173,8 +174,11 @@ public:
     // ws_receive's initiation: completes at once (posted) when a message or
     // the end is known, else waits for the reader's next delivery. A
     // cancelled wait completes with operation_aborted and loses no message.
+    //
+    // `ticket` comes from arm_cancellation, called first where the receive
+    // was initiated.
     template <class Handler>
-    void start_receive(Handler handler) {
+    void start_receive(Handler handler, std::uint64_t ticket) {
         std::exception_ptr e;
         std::optional<std::string> m = try_take();
         if (!m) {
@@ -185,14 +189,35 @@ public:
                     "concurrent_receive", operation + ": another coroutine is already waiting for this "
                                                       "connection's next message; receive from one at a time"));
             else
-                return wait_for_delivery(std::move(handler));
+                return wait_for_delivery(std::move(handler), ticket);
         }
         asio::post(executor, asio::append(std::move(handler), std::move(e), std::move(m)));
     }
 
+    // Connects a receive's cancellation slot, on the thread that initiates
+    // it: in order with the consumer's other uses of that slot (a `||`
+    // emits from the consumer's side, never while the strand assigns).
+    // The signal acts on the strand, on this receive only: a later one, or
+    // none, is left alone. Returns the receive's ticket.
     template <class Handler>
-    void wait_for_delivery(Handler handler) {
+    std::uint64_t arm_cancellation(Handler& handler) {
+        const auto ticket = ++tickets;
         auto slot = asio::get_associated_cancellation_slot(handler);
+        if (slot.is_connected())
+            slot.assign([weak = weak_from_this(), ticket](asio::cancellation_type) {
+                auto c = weak.lock();
+                if (!c) return;
+                asio::dispatch(c->strand, [c, ticket] {
+                    if (!c->receiver || c->waiting != ticket) return;  // completed, or another receive
+                    c->complete_later(
+                        std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted)));
+                });
+            });
+        return ticket;
+    }
+
+    template <class Handler>
+    void wait_for_delivery(Handler handler, std::uint64_t ticket) {
         constexpr bool fits = sizeof(receiver_of<Handler>) <= receiver_space_size &&
                               alignof(receiver_of<Handler>) <= alignof(std::max_align_t);
         // (taken while a cancelled wait's completion is still on its way)
@@ -200,21 +225,8 @@ public:
         void* where = in_space ? static_cast<void*>(receiver_space) : ::operator new(sizeof(receiver_of<Handler>));
         receiver.reset(new (where) receiver_of<Handler>(std::move(handler), in_space ? &receiver_space_taken : nullptr));
         receiver_space_taken = receiver_space_taken || in_space;
+        waiting = ticket;
         if (consumer_paused) reader_wake.cancel();  // the reader stopped at a message nobody waited for
-        const auto wait = ++waits;
-        // The signal may come from any thread, and after this wait completed
-        // (the slot is not cleared from here, the strand, while its owner may
-        // emit on its own thread): it acts on the strand, on this wait only.
-        if (slot.is_connected())
-            slot.assign([weak = weak_from_this(), wait](asio::cancellation_type) {
-                auto c = weak.lock();
-                if (!c) return;
-                asio::dispatch(c->strand, [c, wait] {
-                    if (!c->receiver || c->waits != wait) return;  // completed, or a later wait
-                    c->complete_later(
-                        std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted)));
-                });
-            });
     }
 
     // ws_close: the messages not yet taken are dropped and receiving ends cleanly.
@@ -246,7 +258,8 @@ public:
 
     strand_type strand;
     asio::any_io_executor executor;  // the strand
-    std::uint64_t waits = 0;           // receives that waited, to tell a stale cancellation from a live one
+    std::atomic<std::uint64_t> tickets = 0;  // receives initiated (arm_cancellation)
+    std::uint64_t waiting = 0;               // the ticket of `receiver`
     std::optional<std::string> ahead;  // read while nobody waited: the reader stops until it is taken
     std::optional<boost::system::error_code> read_end;  // after `ahead`
     bool inbox_closed = false;        // ws_close: nothing more is delivered
@@ -654,8 +667,9 @@ WRENN_DECL asio::awaitable<std::optional<std::string>> ws_receive(std::shared_pt
     return asio::async_initiate<const asio::use_awaitable_t<>&, ws_connection::receive_signature>(
         [](auto handler, std::shared_ptr<ws_connection> conn) {
             auto& strand = conn->strand;
-            asio::dispatch(strand, [conn = std::move(conn), h = std::move(handler)]() mutable {
-                conn->start_receive(std::move(h));
+            auto ticket = conn->arm_cancellation(handler);
+            asio::dispatch(strand, [conn = std::move(conn), h = std::move(handler), ticket]() mutable {
+                conn->start_receive(std::move(h), ticket);
             });
         },
         asio::use_awaitable, std::move(c));
