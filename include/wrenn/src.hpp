@@ -8,6 +8,7 @@
 #endif
 
 #include <wrenn/impl/error.ipp>
+#include <wrenn/impl/error_code.ipp>
 #include <wrenn/impl/url.ipp>
 #include <wrenn/impl/config.ipp>
 #include <wrenn/impl/base64.ipp>

@@ -4,6 +4,7 @@
 #include <wrenn/version.hpp>
 #include <wrenn/config.hpp>
 #include <wrenn/error.hpp>
+#include <wrenn/error_code.hpp>
 #include <wrenn/models.hpp>
 #include <wrenn/client.hpp>
 #include <wrenn/commands.hpp>

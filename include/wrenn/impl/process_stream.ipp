@@ -1,6 +1,7 @@
 #pragma once
 
 #include <wrenn/detail/client_impl.hpp>
+#include <wrenn/detail/atomic_exit_code.hpp>
 #include <wrenn/detail/websocket.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/impl/websocket.ipp>
@@ -38,7 +39,7 @@ struct process_stream_state {
     int pid = 0;
     std::atomic<bool> finished = false;
     std::atomic<bool> drained = false;  // finished and nothing pending: done()
-    std::atomic<std::optional<int>> exit_code;
+    atomic_exit_code exit_code;
 
     void finish(std::string last_message = {}) {
         finished = true;

@@ -2,6 +2,7 @@
 
 #include <wrenn/client.hpp>
 #include <wrenn/detail/client_impl.hpp>
+#include <wrenn/detail/atomic_exit_code.hpp>
 #include <wrenn/detail/websocket.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/protocol/stream_messages.hpp>
@@ -29,7 +30,7 @@ struct pty_state {
     std::deque<pty_event> pending;
     std::atomic<bool> finished = false;
     std::atomic<bool> drained = false;  // finished and nothing pending: done()
-    std::atomic<std::optional<int>> exit_code;
+    atomic_exit_code exit_code;
 
     void finish() {
         finished = true;
