@@ -4,6 +4,7 @@
 
 #include <wrenn/client.hpp>
 #include <wrenn/commands.hpp>
+#include <wrenn/completion.hpp>
 #include <wrenn/files.hpp>
 #include <wrenn/git.hpp>
 #include <wrenn/detail/config.hpp>
@@ -47,13 +48,37 @@ class capsule {
 public:
     // POST /v1/capsules (then wait_ready when opts.wait).
     static boost::asio::awaitable<capsule> create(const client& c, create_options opts = {});
+    template <class CompletionToken>
+    static auto create(const client& c, create_options opts, CompletionToken&& token) {
+        return detail::complete_with(c.get_executor(), create(c, std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     // Binds to an existing capsule; resumes it when it is paused.
     static boost::asio::awaitable<capsule> connect(const client& c, std::string capsule_id);
+    template <class CompletionToken>
+    static auto connect(const client& c, std::string capsule_id, CompletionToken&& token) {
+        return detail::complete_with(c.get_executor(), connect(c, std::move(capsule_id)),
+                                     std::forward<CompletionToken>(token));
+    }
     // Capsules of the team that are not stopped or failed.
     static boost::asio::awaitable<std::vector<capsule_info>> list(const client& c);
+    template <class CompletionToken>
+    static auto list(const client& c, CompletionToken&& token) {
+        return detail::complete_with(c.get_executor(), list(c),
+                                     std::forward<CompletionToken>(token));
+    }
     static boost::asio::awaitable<void> destroy(const client& c, std::string capsule_id);
+    template <class CompletionToken>
+    static auto destroy(const client& c, std::string capsule_id, CompletionToken&& token) {
+        return detail::complete_with(c.get_executor(), destroy(c, std::move(capsule_id)),
+                                     std::forward<CompletionToken>(token));
+    }
 
     capsule(const client& c, std::string capsule_id, std::optional<capsule_info> info = std::nullopt);
+    // An empty capsule, a place for one to be assigned to (what an operation
+    // completing with an error gives beside its exception_ptr). It has no
+    // operations.
+    capsule() : commands(nullptr, {}), files(nullptr, {}), git(commands) {}
 
     const std::string& id() const noexcept { return id_; }
     // The last capsule_info fetched (by create, connect, get_info, pause, resume),
@@ -61,23 +86,80 @@ public:
     // fetch a newer one meanwhile.
     std::optional<capsule_info> info() const;
     const client& owner_client() const noexcept { return client_; }
+    // Where its operations run: the client's executor.
+    boost::asio::any_io_executor get_executor() const { return client_.get_executor(); }
 
     boost::asio::awaitable<capsule_info> get_info();
+    template <class CompletionToken>
+    auto get_info(CompletionToken&& token) {
+        return detail::complete_with(get_executor(), get_info(),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<bool> is_running();
+    template <class CompletionToken>
+    auto is_running(CompletionToken&& token) {
+        return detail::complete_with(get_executor(), is_running(),
+                                     std::forward<CompletionToken>(token));
+    }
     // Polls until `running`; fails fast with capsule_state_error on error,
     // stopped or paused (resume() first), with timeout_error at the deadline.
     boost::asio::awaitable<void> wait_ready(wait_options opts = {});
+    template <class CompletionToken>
+    auto wait_ready(wait_options opts, CompletionToken&& token) {
+        return detail::complete_with(get_executor(), wait_ready(std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<capsule_info> pause();
+    template <class CompletionToken>
+    auto pause(CompletionToken&& token) {
+        return detail::complete_with(get_executor(), pause(),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<capsule_info> resume();
+    template <class CompletionToken>
+    auto resume(CompletionToken&& token) {
+        return detail::complete_with(get_executor(), resume(),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<void> ping();
+    template <class CompletionToken>
+    auto ping(CompletionToken&& token) {
+        return detail::complete_with(get_executor(), ping(),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<void> destroy();
+    template <class CompletionToken>
+    auto destroy(CompletionToken&& token) {
+        return detail::complete_with(get_executor(), destroy(),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<capsule_metrics> metrics(std::string range = {});
+    template <class CompletionToken>
+    auto metrics(std::string range, CompletionToken&& token) {
+        return detail::complete_with(get_executor(), metrics(std::move(range)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<snapshot_result> create_snapshot(std::string name = {}, bool overwrite = false);
+    template <class CompletionToken>
+    auto create_snapshot(std::string name, bool overwrite, CompletionToken&& token) {
+        return detail::complete_with(get_executor(), create_snapshot(std::move(name), overwrite),
+                                     std::forward<CompletionToken>(token));
+    }
 
     // A new interactive terminal (pty.hpp); waits until it has started.
     boost::asio::awaitable<pty_session> pty(pty_options opts = {}) const;
+    template <class CompletionToken>
+    auto pty(pty_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), pty(std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     // Re-attaches to a terminal that kept running after its session closed.
     boost::asio::awaitable<pty_session> pty_connect(std::string tag) const;
+    template <class CompletionToken>
+    auto pty_connect(std::string tag, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), pty_connect(std::move(tag)),
+                                     std::forward<CompletionToken>(token));
+    }
 
     // `{ws|wss}://{port}-{id}.{proxy_domain}` for a port inside the capsule.
     std::string get_url(unsigned port) const;

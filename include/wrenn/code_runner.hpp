@@ -68,11 +68,22 @@ class code_runner : public capsule {
 public:
     // Creates a capsule from `template_name` (default code-runner-beta).
     static boost::asio::awaitable<code_runner> create(const client& c, code_runner_options opts = {});
+    template <class CompletionToken>
+    static auto create(const client& c, code_runner_options opts, CompletionToken&& token) {
+        return detail::complete_with(c.get_executor(), create(c, std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     // Binds to an existing code-runner capsule (resumed when paused).
     static boost::asio::awaitable<code_runner> connect(const client& c, std::string capsule_id,
                                                        std::string kernel = std::string(default_kernel));
+    template <class CompletionToken>
+    static auto connect(const client& c, std::string capsule_id, std::string kernel, CompletionToken&& token) {
+        return detail::complete_with(c.get_executor(), connect(c, std::move(capsule_id), std::move(kernel)),
+                                     std::forward<CompletionToken>(token));
+    }
 
     explicit code_runner(capsule cap, std::string kernel = std::string(default_kernel));
+    code_runner() = default;  // empty, like capsule()
 
     // Runs `code` as one cell and returns what it produced. An exception
     // inside the cell does not throw: it is execution::error. Throws
@@ -80,10 +91,20 @@ public:
     // the mapped wrenn::error at once for a 4xx (e.g. an unknown kernelspec),
     // transport_error when the kernel connection drops mid-cell.
     boost::asio::awaitable<execution> run_code(std::string code, run_code_options opts = {}) const;
+    template <class CompletionToken>
+    auto run_code(std::string code, run_code_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), run_code(std::move(code), std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
 
     // Interrupts whatever the kernel is running (SIGINT, KeyboardInterrupt
     // in Python). A no-op before the kernel is known.
     boost::asio::awaitable<void> interrupt() const;
+    template <class CompletionToken>
+    auto interrupt(CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), interrupt(),
+                                     std::forward<CompletionToken>(token));
+    }
 
     const std::string& kernel_name() const noexcept;
     // The Jupyter kernel's id once the first run_code found or started it.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <wrenn/arg_list.hpp>
+#include <wrenn/completion.hpp>
 #include <wrenn/detail/config.hpp>
 #include <wrenn/env.hpp>
 #include <wrenn/models.hpp>
@@ -55,29 +56,65 @@ class commands {
 public:
     commands(std::shared_ptr<detail::client_impl> c, std::string capsule_id)
         : c_(std::move(c)), id_(std::move(capsule_id)) {}
+    boost::asio::any_io_executor get_executor() const;  // the client's
 
     // Runs `cmd` through /bin/sh -c. Foreground: waits for it; a non-zero exit
     // code is not an error, it is in the result. Background: returns at once
     // with the process's pid and tag.
     boost::asio::awaitable<command_result> run(std::string cmd, run_options opts = {}) const;
+    template <class CompletionToken>
+    auto run(std::string cmd, run_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), run(std::move(cmd), std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
 
     // Starts `cmd` and streams its output as it is produced (process_stream.hpp).
     boost::asio::awaitable<process_stream> stream(std::string cmd, stream_options opts = {}) const;
+    template <class CompletionToken>
+    auto stream(std::string cmd, stream_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), stream(std::move(cmd), std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
 
     // Attaches to a running process (a background command, a stream, a
     // terminal) by pid or tag: its output from now on, then its exit.
     // not_found_error when no such process runs.
     boost::asio::awaitable<process_stream> connect(int pid) const;
+    template <class CompletionToken>
+    auto connect(int pid, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), connect(pid),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<process_stream> connect(std::string tag) const;
+    template <class CompletionToken>
+    auto connect(std::string tag, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), connect(std::move(tag)),
+                                     std::forward<CompletionToken>(token));
+    }
 
     // The processes running in the capsule (background commands, running
     // foreground ones, terminals).
     boost::asio::awaitable<std::vector<process_info>> list() const;
+    template <class CompletionToken>
+    auto list(CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), list(),
+                                     std::forward<CompletionToken>(token));
+    }
 
     // Signals a process by pid or by tag. The server sends SIGKILL for
     // anything but kill_signal::sigterm.
     boost::asio::awaitable<void> kill(int pid, kill_signal signal = kill_signal::sigkill) const;
+    template <class CompletionToken>
+    auto kill(int pid, kill_signal signal, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), kill(pid, signal),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<void> kill(std::string tag, kill_signal signal = kill_signal::sigkill) const;
+    template <class CompletionToken>
+    auto kill(std::string tag, kill_signal signal, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), kill(std::move(tag), signal),
+                                     std::forward<CompletionToken>(token));
+    }
 
 private:
     std::shared_ptr<detail::client_impl> c_;

@@ -2,6 +2,7 @@
 // capsule; relative ones resolve against the user's home.
 #pragma once
 
+#include <wrenn/completion.hpp>
 #include <wrenn/detail/config.hpp>
 #include <wrenn/models.hpp>
 
@@ -44,9 +45,16 @@ using chunk_source = std::function<boost::asio::awaitable<std::string>()>;
 // A download read piece by piece, in constant memory.
 class file_download {
 public:
+    file_download() = default;  // empty
     explicit file_download(detail::http_body_stream s) : s_(std::move(s)) {}
+    boost::asio::any_io_executor get_executor() const { return s_.get_executor(); }
     // The next bytes (valid until the next call); empty once the file is done.
     boost::asio::awaitable<std::string_view> next();
+    template <class CompletionToken>
+    auto next(CompletionToken&& token) {
+        return detail::complete_with(get_executor(), next(),
+                                     std::forward<CompletionToken>(token));
+    }
     std::uint64_t done() const noexcept { return done_; }
     std::optional<std::uint64_t> total() const { return s_.content_length(); }
 
@@ -59,49 +67,124 @@ class files {
 public:
     files(std::shared_ptr<detail::client_impl> c, std::string capsule_id)
         : c_(std::move(c)), id_(std::move(capsule_id)) {}
+    boost::asio::any_io_executor get_executor() const;  // the client's
 
     // The file's bytes, exactly (std::string as a byte container).
     boost::asio::awaitable<std::string> read(std::string path) const;
+    template <class CompletionToken>
+    auto read(std::string path, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), read(std::move(path)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<std::vector<std::uint8_t>> read_bytes(std::string path) const;
+    template <class CompletionToken>
+    auto read_bytes(std::string path, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), read_bytes(std::move(path)),
+                                     std::forward<CompletionToken>(token));
+    }
 
     // Creates or replaces the file, and its parent directories. Up to 100 MiB
     // (the server's limit for this call); larger files: upload_stream.
     boost::asio::awaitable<void> write(std::string path, std::string_view data) const;
+    template <class CompletionToken>
+    auto write(std::string path, std::string_view data, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), write(std::move(path), data),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<void> write(std::string path, std::span<const std::uint8_t> data) const;
+    template <class CompletionToken>
+    auto write(std::string path, std::span<const std::uint8_t> data, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), write(std::move(path), data),
+                                     std::forward<CompletionToken>(token));
+    }
 
     // Entries under `path`, `depth` levels deep (1 = its children).
     boost::asio::awaitable<std::vector<file_entry>> list(std::string path, unsigned depth = 1) const;
+    template <class CompletionToken>
+    auto list(std::string path, unsigned depth, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), list(std::move(path), depth),
+                                     std::forward<CompletionToken>(token));
+    }
 
     // false for a missing path, also when its parent is missing.
     boost::asio::awaitable<bool> exists(std::string path) const;
+    template <class CompletionToken>
+    auto exists(std::string path, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), exists(std::move(path)),
+                                     std::forward<CompletionToken>(token));
+    }
 
     // Creates the directory and its parents; an existing directory is fine.
     boost::asio::awaitable<file_entry> make_dir(std::string path) const;
+    template <class CompletionToken>
+    auto make_dir(std::string path, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), make_dir(std::move(path)),
+                                     std::forward<CompletionToken>(token));
+    }
 
     // Removes a file or a whole directory tree.
     boost::asio::awaitable<void> remove(std::string path) const;
+    template <class CompletionToken>
+    auto remove(std::string path, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), remove(std::move(path)),
+                                     std::forward<CompletionToken>(token));
+    }
 
     // Streaming upload, in constant memory whatever the size, from a chunk
     // source, a local file, or any Asio AsyncReadStream. `progress` is called
     // after every piece. A failed upload is not retried (the source is spent).
     boost::asio::awaitable<void> upload_stream(std::string path, chunk_source source, progress_callback progress = {},
                                                std::optional<std::uint64_t> total = {}) const;
+    template <class CompletionToken>
+    auto upload_stream(std::string path, chunk_source source, progress_callback progress, std::optional<std::uint64_t> total, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), upload_stream(std::move(path), std::move(source), std::move(progress), std::move(total)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<void> upload_stream(std::string path, std::filesystem::path local,
                                                progress_callback progress = {}) const;
+    template <class CompletionToken>
+    auto upload_stream(std::string path, std::filesystem::path local, progress_callback progress, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), upload_stream(std::move(path), std::move(local), std::move(progress)),
+                                     std::forward<CompletionToken>(token));
+    }
     template <class AsyncReadStream>
         requires requires { typename AsyncReadStream::executor_type; }
     boost::asio::awaitable<void> upload_stream(std::string path, AsyncReadStream& stream,
                                                progress_callback progress = {}) const;
+    template <class AsyncReadStream, class CompletionToken>
+        requires requires { typename AsyncReadStream::executor_type; }
+    auto upload_stream(std::string path, AsyncReadStream& stream, progress_callback progress,
+                       CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), upload_stream(std::move(path), stream, std::move(progress)),
+                                     std::forward<CompletionToken>(token));
+    }
 
     // Streaming download: piece by piece (`co_await d.next()`), into a local
     // file, or into any Asio AsyncWriteStream. Returns the bytes written.
     boost::asio::awaitable<file_download> download_stream(std::string path) const;
+    template <class CompletionToken>
+    auto download_stream(std::string path, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), download_stream(std::move(path)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<std::uint64_t> download_stream(std::string path, std::filesystem::path local,
                                                           progress_callback progress = {}) const;
+    template <class CompletionToken>
+    auto download_stream(std::string path, std::filesystem::path local, progress_callback progress, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), download_stream(std::move(path), std::move(local), std::move(progress)),
+                                     std::forward<CompletionToken>(token));
+    }
     template <class AsyncWriteStream>
         requires requires { typename AsyncWriteStream::executor_type; }
     boost::asio::awaitable<std::uint64_t> download_stream(std::string path, AsyncWriteStream& stream,
                                                           progress_callback progress = {}) const;
+    template <class AsyncWriteStream, class CompletionToken>
+        requires requires { typename AsyncWriteStream::executor_type; }
+    auto download_stream(std::string path, AsyncWriteStream& stream, progress_callback progress,
+                         CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), download_stream(std::move(path), stream, std::move(progress)),
+                                     std::forward<CompletionToken>(token));
+    }
 
 private:
     std::shared_ptr<detail::client_impl> c_;

@@ -138,37 +138,133 @@ static_assert(std::is_trivially_destructible_v<git_clone_options> &&
 class git {
 public:
     explicit git(wrenn::commands c) : c_(std::move(c)) {}
+    boost::asio::any_io_executor get_executor() const { return c_.get_executor(); }
 
     boost::asio::awaitable<command_result> clone(std::string url, std::string dest = {},
                                                  git_clone_options opts = {}) const;
+    template <class CompletionToken>
+    auto clone(std::string url, std::string dest, git_clone_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), clone(std::move(url), std::move(dest), std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<command_result> init(std::string path = ".", git_init_options opts = {}) const;
+    template <class CompletionToken>
+    auto init(std::string path, git_init_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), init(std::move(path), std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<command_result> add(git_add_options opts = {}) const;
+    template <class CompletionToken>
+    auto add(git_add_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), add(std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<command_result> commit(std::string message, git_commit_options opts = {}) const;
+    template <class CompletionToken>
+    auto commit(std::string message, git_commit_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), commit(std::move(message), std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<command_result> push(git_push_options opts = {}) const;
+    template <class CompletionToken>
+    auto push(git_push_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), push(std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<command_result> pull(git_pull_options opts = {}) const;
+    template <class CompletionToken>
+    auto pull(git_pull_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), pull(std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<git_status> status(git_options opts = {}) const;
+    template <class CompletionToken>
+    auto status(git_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), status(std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<std::vector<git_branch>> branches(git_options opts = {}) const;
+    template <class CompletionToken>
+    auto branches(git_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), branches(std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<command_result> create_branch(std::string name, git_create_branch_options opts = {}) const;
+    template <class CompletionToken>
+    auto create_branch(std::string name, git_create_branch_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), create_branch(std::move(name), std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<command_result> checkout_branch(std::string name, git_options opts = {}) const;
+    template <class CompletionToken>
+    auto checkout_branch(std::string name, git_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), checkout_branch(std::move(name), std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<command_result> delete_branch(std::string name, git_delete_branch_options opts = {}) const;
+    template <class CompletionToken>
+    auto delete_branch(std::string name, git_delete_branch_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), delete_branch(std::move(name), std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<command_result> remote_add(std::string name, std::string url,
                                                       git_remote_add_options opts = {}) const;
+    template <class CompletionToken>
+    auto remote_add(std::string name, std::string url, git_remote_add_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), remote_add(std::move(name), std::move(url), std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     // The remote's URL; nullopt when the remote is not set (never raises git errors).
     boost::asio::awaitable<std::optional<std::string>> remote_get(std::string name = "origin",
                                                                   git_options opts = {}) const;
+    template <class CompletionToken>
+    auto remote_get(std::string name, git_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), remote_get(std::move(name), std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<command_result> reset(git_reset_options opts = {}) const;
+    template <class CompletionToken>
+    auto reset(git_reset_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), reset(std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<command_result> restore(arg_list paths, git_restore_options opts = {}) const;
+    template <class CompletionToken>
+    auto restore(arg_list paths, git_restore_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), restore(std::move(paths), std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     boost::asio::awaitable<command_result> set_config(std::string key, std::string value,
                                                       git_config_options opts = {}) const;
+    template <class CompletionToken>
+    auto set_config(std::string key, std::string value, git_config_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), set_config(std::move(key), std::move(value), std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     // The value; nullopt when the key is not set (never raises git errors).
     boost::asio::awaitable<std::optional<std::string>> get_config(std::string key, git_config_options opts = {}) const;
+    template <class CompletionToken>
+    auto get_config(std::string key, git_config_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), get_config(std::move(key), std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     // user.name and user.email (global scope unless opts.scope says otherwise).
     boost::asio::awaitable<void> configure_user(std::string name, std::string email,
                                                 git_config_options opts = {}) const;
+    template <class CompletionToken>
+    auto configure_user(std::string name, std::string email, git_config_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), configure_user(std::move(name), std::move(email), std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
     // Stores the credentials in git's credential store for `host` (global
     // credential.helper=store): every later git command may use them.
     boost::asio::awaitable<void> dangerously_authenticate(std::string username, std::string password,
                                                           git_authenticate_options opts = {}) const;
+    template <class CompletionToken>
+    auto dangerously_authenticate(std::string username, std::string password, git_authenticate_options opts, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), dangerously_authenticate(std::move(username), std::move(password), std::move(opts)),
+                                     std::forward<CompletionToken>(token));
+    }
 
 private:
     wrenn::commands c_;

@@ -18,6 +18,7 @@
 // usage_error("concurrent_receive") and the stream goes on.
 #pragma once
 
+#include <wrenn/completion.hpp>
 #include <wrenn/detail/config.hpp>
 #include <wrenn/events.hpp>
 
@@ -42,9 +43,15 @@ public:
     process_stream(const process_stream&) = delete;
     process_stream& operator=(const process_stream&) = delete;
     ~process_stream();
+    boost::asio::any_io_executor get_executor() const;  // its connection's strand
 
     // The next event; nullopt after exit or error.
     boost::asio::awaitable<std::optional<stream_event>> next();
+    template <class CompletionToken>
+    auto next(CompletionToken&& token) {
+        return detail::complete_with(get_executor(), next(),
+                                     std::forward<CompletionToken>(token));
+    }
 
     int pid() const noexcept;
     // True once exit or error was delivered (or the stream was closed).
@@ -55,6 +62,11 @@ public:
     // Stops following the process and closes the socket (the process keeps
     // running). Waits for the socket to close.
     boost::asio::awaitable<void> close();
+    template <class CompletionToken>
+    auto close(CompletionToken&& token) {
+        return detail::complete_with(get_executor(), close(),
+                                     std::forward<CompletionToken>(token));
+    }
 
 private:
     std::shared_ptr<detail::process_stream_state> s_;

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <wrenn/arg_list.hpp>
+#include <wrenn/completion.hpp>
 #include <wrenn/detail/config.hpp>
 #include <wrenn/env.hpp>
 #include <wrenn/events.hpp>
@@ -55,18 +56,44 @@ public:
     pty_session(const pty_session&) = delete;
     pty_session& operator=(const pty_session&) = delete;
     ~pty_session();
+    boost::asio::any_io_executor get_executor() const;  // its connection's strand
 
     // The next event; nullopt after exit or a fatal error.
     boost::asio::awaitable<std::optional<pty_event>> next();
+    template <class CompletionToken>
+    auto next(CompletionToken&& token) {
+        return detail::complete_with(get_executor(), next(),
+                                     std::forward<CompletionToken>(token));
+    }
 
     // Sends keystrokes / bytes to the terminal (copied before returning).
     boost::asio::awaitable<void> write(std::string_view bytes);
+    template <class CompletionToken>
+    auto write(std::string_view bytes, CompletionToken&& token) {
+        return detail::complete_with(get_executor(), write(bytes),
+                                     std::forward<CompletionToken>(token));
+    }
     // Changes the window size; the program gets SIGWINCH. Zero is a usage_error.
     boost::asio::awaitable<void> resize(unsigned cols, unsigned rows);
+    template <class CompletionToken>
+    auto resize(unsigned cols, unsigned rows, CompletionToken&& token) {
+        return detail::complete_with(get_executor(), resize(cols, rows),
+                                     std::forward<CompletionToken>(token));
+    }
     // SIGKILL to the terminal's process; an exit event follows.
     boost::asio::awaitable<void> kill();
+    template <class CompletionToken>
+    auto kill(CompletionToken&& token) {
+        return detail::complete_with(get_executor(), kill(),
+                                     std::forward<CompletionToken>(token));
+    }
     // Closes the socket; the terminal keeps running (see pty_connect).
     boost::asio::awaitable<void> close();
+    template <class CompletionToken>
+    auto close(CompletionToken&& token) {
+        return detail::complete_with(get_executor(), close(),
+                                     std::forward<CompletionToken>(token));
+    }
 
     const std::string& tag() const noexcept;
     int pid() const noexcept;

@@ -88,7 +88,9 @@ WRENN_DECL boost::asio::awaitable<http_response> send_streaming(std::shared_ptr<
 class http_body_stream {
 public:
     struct state;
+    http_body_stream();  // empty
     explicit http_body_stream(std::unique_ptr<state> s);
+    boost::asio::any_io_executor get_executor() const;  // its transport's
     http_body_stream(http_body_stream&&) noexcept;
     http_body_stream& operator=(http_body_stream&&) noexcept;
     ~http_body_stream();

@@ -30,6 +30,7 @@ WRENN_DECL capsule::capsule(const client& c, std::string capsule_id, std::option
 }
 
 WRENN_DECL std::optional<capsule_info> capsule::info() const {
+    if (!info_) return std::nullopt;  // an empty capsule
     std::lock_guard lock(info_->mu);
     return info_->info;
 }

@@ -105,6 +105,8 @@ WRENN_DECL client::client(executor_type ex, config cfg)
 WRENN_DECL client::client(boost::asio::io_context& ctx, config cfg) : client(ctx.get_executor(), std::move(cfg)) {}
 
 WRENN_DECL client::executor_type client::get_executor() const { return impl_->executor; }
+WRENN_DECL boost::asio::any_io_executor capsules_api::get_executor() const { return c_->executor; }
+WRENN_DECL boost::asio::any_io_executor snapshots_api::get_executor() const { return c_->executor; }
 WRENN_DECL const config& client::settings() const { return impl_->cfg; }
 WRENN_DECL capsules_api client::capsules() const { return capsules_api(impl_); }
 WRENN_DECL snapshots_api client::snapshots() const { return snapshots_api(impl_); }

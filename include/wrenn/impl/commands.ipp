@@ -95,6 +95,8 @@ inline boost::asio::awaitable<command_result> run_streaming(std::shared_ptr<clie
 
 } // namespace detail
 
+WRENN_DECL boost::asio::any_io_executor commands::get_executor() const { return c_->executor; }
+
 WRENN_DECL boost::asio::awaitable<command_result> commands::run(std::string cmd, run_options opts) const {
     if (opts.on_stdout || opts.on_stderr) {
         if (opts.background)

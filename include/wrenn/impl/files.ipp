@@ -58,6 +58,8 @@ inline std::pair<std::string, std::string> split_path(std::string path) {
 
 } // namespace detail
 
+WRENN_DECL asio::any_io_executor files::get_executor() const { return c_->executor; }
+
 WRENN_DECL asio::awaitable<std::string> files::read(std::string path) const {
     return detail::send_for_body(c_, detail::path_request(id_, "read", "files.read", path));
 }

@@ -18,6 +18,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/system_executor.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
@@ -800,10 +801,16 @@ struct http_body_stream::state {
     }
 };
 
+WRENN_DECL http_body_stream::http_body_stream() = default;
 WRENN_DECL http_body_stream::http_body_stream(std::unique_ptr<state> s) : s_(std::move(s)) {}
 WRENN_DECL http_body_stream::http_body_stream(http_body_stream&&) noexcept = default;
 WRENN_DECL http_body_stream& http_body_stream::operator=(http_body_stream&&) noexcept = default;
 WRENN_DECL http_body_stream::~http_body_stream() = default;
+
+WRENN_DECL asio::any_io_executor http_body_stream::get_executor() const {
+    if (!s_) return asio::system_executor();
+    return s_->transport->get_executor();
+}
 
 WRENN_DECL unsigned http_body_stream::status() const { return s_->lease.conn->reader.status(); }
 

@@ -14,6 +14,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/system_executor.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -277,6 +278,11 @@ WRENN_DECL boost::asio::awaitable<std::optional<stream_event>> process_stream::n
             });
         },
         boost::asio::use_awaitable, s_);
+}
+
+WRENN_DECL boost::asio::any_io_executor process_stream::get_executor() const {
+    if (!s_) return boost::asio::system_executor();
+    return s_->conn->executor;
 }
 
 WRENN_DECL int process_stream::pid() const noexcept { return s_ ? s_->pid : 0; }

@@ -9,6 +9,7 @@
 #include <wrenn/pty.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/system_executor.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -232,6 +233,11 @@ WRENN_DECL const std::string& pty_session::tag() const noexcept {
     static const std::string none;
     return s_ ? s_->tag : none;
 }
+WRENN_DECL boost::asio::any_io_executor pty_session::get_executor() const {
+    if (!s_) return boost::asio::system_executor();
+    return s_->conn->executor;
+}
+
 WRENN_DECL int pty_session::pid() const noexcept { return s_ ? s_->pid : 0; }
 WRENN_DECL bool pty_session::done() const noexcept { return !s_ || s_->drained; }
 WRENN_DECL std::optional<int> pty_session::exit_code() const noexcept {
