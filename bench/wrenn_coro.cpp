@@ -1,6 +1,8 @@
 // wrenn-cpp, awaitable API: `client.capsules().get(id)` from --concurrency
 // coroutines on one io_context, one thread.
 //
+//   --mode two-threads   the same client and coroutines, the io_context run
+//                        by 2 threads: what sharing a client costs
 //   --mode pooled        (default) one client: its keep-alive pool
 //   --mode fresh-client  a new wrenn::client per request: a new connection
 //                        (and TLS handshake) each time, through the public API
@@ -19,6 +21,8 @@
 #include <boost/asio/io_context.hpp>
 
 #include <iostream>
+#include <thread>
+#include <vector>
 
 namespace asio = boost::asio;
 
@@ -60,7 +64,8 @@ asio::awaitable<void> worker(shared& sh, bench::samples& s) {
 int main(int argc, char** argv) {
     auto opts = bench::parse_options(argc, argv);
     auto target = bench::open_target(opts);
-    asio::io_context ioc(1);
+    const int threads = opts.mode == "two-threads" ? 2 : 1;
+    asio::io_context ioc(threads);
     wrenn::config cfg{.api_key = "wrn_bench", .base_url = target.base_url, .ca_file = target.ca_file};
     cfg.max_connections_per_origin = static_cast<std::size_t>(opts.concurrency);
     bench::plan plan(opts);
@@ -73,13 +78,17 @@ int main(int argc, char** argv) {
         ts.max_connections = cfg.max_connections_per_origin;
         ts.max_idle_age = std::chrono::milliseconds(0);
         sh.client.impl()->transport = wrenn::detail::make_http_transport(ioc.get_executor(), ts);
-    } else if (!opts.mode.empty() && opts.mode != "pooled" && opts.mode != "fresh-client") {
+    } else if (!opts.mode.empty() && opts.mode != "pooled" && opts.mode != "fresh-client" &&
+               opts.mode != "two-threads") {
         std::cerr << "wrenn_coro: unknown --mode " << opts.mode << "\n";
         return 2;
     }
     std::vector<bench::samples> workers(static_cast<std::size_t>(opts.concurrency));
     plan.start();
     for (auto& s : workers) asio::co_spawn(ioc, worker(sh, s), asio::detached);
+    std::vector<std::thread> extra;
+    for (int t = 1; t < threads; ++t) extra.emplace_back([&ioc] { ioc.run(); });
     ioc.run();
+    for (auto& t : extra) t.join();
     return bench::report(plan, workers);
 }

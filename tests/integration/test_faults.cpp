@@ -14,9 +14,9 @@
 
 #include "canned_server.hpp"
 #include "expect.hpp"
+#include "descriptors.hpp"
 #include "local_server.hpp"
 
-#include <dirent.h>
 
 #include <functional>
 #include <thread>
@@ -38,19 +38,10 @@ const std::string capsule_json =
 const std::string json_head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n";
 constexpr auto no_hang = 20s;  // far beyond every timeout below: reaching it means a hang
 
-std::size_t open_fds() {
-    std::size_t n = 0;
-    if (DIR* d = ::opendir("/proc/self/fd")) {
-        while (::readdir(d)) ++n;
-        ::closedir(d);
-    }
-    return n;
-}
-
 // Waits (5 s at most) until the process has no more descriptors than `baseline`.
 bool fds_back_to(std::size_t baseline) {
     for (int i = 0; i < 100; ++i) {
-        if (open_fds() <= baseline) return true;
+        if (wrenn_test::open_descriptors() <= baseline) return true;
         std::this_thread::sleep_for(50ms);  // the canned server's thread closes its side on its own time
     }
     return false;
@@ -64,7 +55,7 @@ struct outcome {
 // Runs `op` on a fresh client and io_context, raced against `no_hang`, and
 // checks that afterwards nothing is in use and no descriptor is left open.
 outcome provoke(const wrenn::config& cfg, std::function<asio::awaitable<void>(wrenn::client)> op) {
-    auto baseline = open_fds();
+    auto baseline = wrenn_test::open_descriptors();
     outcome o;
     {
         wrenn::sync::runner r;

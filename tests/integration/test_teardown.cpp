@@ -6,13 +6,13 @@
 
 #include <wrenn/wrenn.hpp>
 
+#include "descriptors.hpp"
 #include "local_server.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include <dirent.h>
 
 #include <chrono>
 #include <functional>
@@ -24,21 +24,12 @@ using wrenn_test::local_server;
 
 namespace {
 
-std::size_t open_descriptors() {
-    std::size_t n = 0;
-    if (DIR* d = ::opendir("/proc/self/fd")) {
-        while (::readdir(d)) ++n;
-        ::closedir(d);
-    }
-    return n;
-}
-
 using body_type = std::function<asio::awaitable<void>(wrenn::client&, capsule&, bool&)>;
 
 // Makes a capsule, runs `body` until it says its operation is in flight,
 // then destroys the client and the io_context with that operation pending.
 void end_mid_flight(const wrenn::config& cfg, bool code_runner, const body_type& body) {
-    const auto before = open_descriptors();
+    const auto before = wrenn_test::open_descriptors();
     {
         asio::io_context ioc;
         wrenn::client c(ioc.get_executor(), cfg);
@@ -60,7 +51,7 @@ void end_mid_flight(const wrenn::config& cfg, bool code_runner, const body_type&
         // the operation started in the handler that set in_flight: let it reach the socket
         ioc.poll();
     }  // the client, then the io_context, with the operation pending
-    CHECK(open_descriptors() == before);
+    CHECK(wrenn_test::open_descriptors() == before);
 }
 
 } // namespace

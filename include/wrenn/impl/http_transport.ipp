@@ -313,7 +313,6 @@ private:
     clock::time_point watchdog_at_ = clock::time_point::max();  // when it is armed for
 };
 
-
 namespace {
 inline clock::time_point earlier(clock::time_point a, std::chrono::milliseconds d) {
     auto now = clock::now();
