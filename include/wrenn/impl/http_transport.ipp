@@ -103,9 +103,11 @@ struct http_connection {
     clock::time_point idle_since{};
     // While a read or write is under way on a pooled connection: when it has
     // waited too long. The transport's watchdog cancels it then and sets
-    // timed_out, so the failure reads as the timeout it is. Both under the
-    // transport's mutex (the watchdog may run on another thread); timed_out
-    // is also read by the connection's user once its operation has failed.
+    // timed_out, so the failure reads as the timeout it is. Both under
+    // `watch_mu`: the lease's holder and the watchdog (maybe on another
+    // thread) are the only ones to take it, so requests on different
+    // connections never wait for each other here.
+    std::mutex watch_mu;
     clock::time_point expiry = clock::time_point::max();
     std::atomic<bool> timed_out = false;
 
@@ -149,9 +151,10 @@ WRENN_DECL std::shared_ptr<asio::ssl::context> shared_tls_context(const std::str
 class http_transport : public std::enable_shared_from_this<http_transport> {
 public:
     // Thread safety: the pool's bookkeeping (idle_, busy_, waiters_, the
-    // counts, the watchdog and every connection's expiry) is guarded by mu_,
-    // so requests may come from any thread of any io_context. A leased
-    // connection belongs to its lease alone and is used without the lock.
+    // counts, the watchdog timer) is guarded by mu_, so requests may come
+    // from any thread of any io_context. A leased connection belongs to its
+    // lease alone and is used without the lock; its expiry is under its own
+    // watch_mu (see watch()). Lock order: mu_, then a watch_mu.
     http_transport(asio::any_io_executor ex, transport_settings s)
         : ex_(std::move(ex)), s_(std::move(s)), host_header_(s_.origin.authority()), watchdog_(ex_) {
         if (s_.origin.tls()) ssl_ = shared_tls_context(s_.ca_file, s_.verify_tls);
@@ -194,8 +197,8 @@ public:
     // in its connection (watch) and one timer per transport wakes at the
     // earliest of them, cancelling what has waited too long.
     void watch(http_connection& c, clock::time_point deadline, std::chrono::milliseconds idle);
-    void unwatch(http_connection& c) noexcept {
-        std::lock_guard lock(mu_);
+    static void unwatch(http_connection& c) noexcept {
+        std::lock_guard lock(c.watch_mu);
         c.expiry = clock::time_point::max();
     }
 
@@ -203,13 +206,13 @@ public:
     void release(std::unique_ptr<http_connection> c, bool reusable) {
         std::unique_lock lock(mu_);
         if (c) {
-            c->expiry = clock::time_point::max();
+            unwatch(*c);
             if (auto it = std::find(busy_.begin(), busy_.end(), c.get()); it != busy_.end()) {
                 *it = busy_.back();
                 busy_.pop_back();
             }
             // nothing left to watch: a waiting timer would keep io_context::run() from returning
-            if (busy_.empty() && watchdog_at_ != clock::time_point::max()) {
+            if (busy_.empty() && watchdog_at_.load() != clock::time_point::max()) {
                 watchdog_at_ = clock::time_point::max();
                 watchdog_.cancel();
             }
@@ -250,10 +253,14 @@ private:
     // probe on a connection whose last answer came moments ago: servers drop
     // idle connections after seconds, and the probe is a system call per
     // request under load (bench/NOTES.md).
-    static bool still_open(http_connection& c, std::chrono::milliseconds max_idle, bool resendable) {
+    enum class idle_verdict { stale, usable, probe };
+    static idle_verdict judge_idle(const http_connection& c, std::chrono::milliseconds max_idle, bool resendable) {
         const auto idle_for = clock::now() - c.idle_since;
-        if (idle_for > max_idle) return false;
-        if (resendable && idle_for < std::chrono::milliseconds(100)) return true;
+        if (idle_for > max_idle) return idle_verdict::stale;
+        if (resendable && idle_for < std::chrono::milliseconds(100)) return idle_verdict::usable;
+        return idle_verdict::probe;
+    }
+    static bool probe_open(http_connection& c) {
         char b;
         auto fd = c.tcp().socket().native_handle();
         auto n = ::recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -310,7 +317,8 @@ private:
     std::size_t open_ = 0, created_ = 0;
     std::deque<std::shared_ptr<asio::steady_timer>> waiters_;
     asio::steady_timer watchdog_;
-    clock::time_point watchdog_at_ = clock::time_point::max();  // when it is armed for
+    // When it is armed for; written under mu_, read by watch() without it.
+    std::atomic<clock::time_point> watchdog_at_ = clock::time_point::max();
 };
 
 namespace {
@@ -403,10 +411,19 @@ inline asio::awaitable<std::unique_ptr<http_connection>> http_transport::connect
 }
 
 inline void http_transport::watch(http_connection& c, clock::time_point deadline, std::chrono::milliseconds idle) {
-    std::lock_guard lock(mu_);
-    c.timed_out = false;  // a flag set after the last operation had already finished
-    c.expiry = earlier(deadline, idle);
-    if (c.expiry < watchdog_at_) arm_watchdog(c.expiry);
+    const auto expiry = earlier(deadline, idle);
+    {
+        std::lock_guard lock(c.watch_mu);
+        c.timed_out = false;  // a flag set after the last operation had already finished
+        c.expiry = expiry;
+    }
+    // The pool's lock only when the watchdog must wake earlier. A watchdog
+    // pass that set watchdog_at_ to max before it looked at this connection
+    // either saw the new expiry or left max here for this check to see.
+    if (expiry < watchdog_at_.load()) {
+        std::lock_guard lock(mu_);
+        if (expiry < watchdog_at_.load()) arm_watchdog(expiry);
+    }
 }
 
 // Under mu_.
@@ -428,6 +445,7 @@ inline void http_transport::on_watchdog() {
     const auto now = clock::now();
     auto next = clock::time_point::max();
     for (auto* c : busy_) {
+        std::lock_guard watch_lock(c->watch_mu);
         if (c->expiry <= now) {
             c->timed_out = true;
             c->expiry = clock::time_point::max();
@@ -445,10 +463,13 @@ inline std::optional<http_transport::lease> http_transport::take_idle(bool resen
     while (!idle_.empty()) {
         auto c = std::move(idle_.back());
         idle_.pop_back();
-        lock.unlock();  // the probe is a system call: not under the lock
-        bool usable = still_open(*c, s_.max_idle_age, resendable);
-        lock.lock();
-        if (usable) {
+        auto verdict = judge_idle(*c, s_.max_idle_age, resendable);
+        if (verdict == idle_verdict::probe) {
+            lock.unlock();  // the probe is a system call: not under the lock
+            verdict = probe_open(*c) ? idle_verdict::usable : idle_verdict::stale;
+            lock.lock();
+        }
+        if (verdict == idle_verdict::usable) {
             std::optional<lease> l(std::in_place, this);
             busy_.push_back(c.get());
             l->conn = std::move(c);
@@ -782,7 +803,7 @@ struct http_body_stream::state {
             // 64 KiB reads: a 1 GiB download at curl's pace (bench/NOTES.md)
             auto [ec, n] = co_await stream.async_read_some(c.in.room(64 * 1024), asio::as_tuple(asio::use_awaitable));
             // the reader may take its time before the next call: no idle limit meanwhile
-            transport->unwatch(c);
+            http_transport::unwatch(c);
             if (ec == asio::error::eof) {
                 if (!r.started()) throw boost::system::system_error(ec);
                 e = r.finish();
