@@ -124,6 +124,8 @@ struct next_event_waiter {
             return conn->start_receive(std::move(*this), ticket_);
         }
         auto target = boost::asio::get_associated_executor(handler, s->conn->executor);
+        if (ws_impl::runs_here(target, s->conn->executor))
+            return std::move(handler)(std::move(ready->error), std::move(ready->event));
         boost::asio::dispatch(target, boost::asio::append(std::move(handler), std::move(ready->error),
                                                           std::move(ready->event)));
     }
