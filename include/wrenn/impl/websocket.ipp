@@ -703,6 +703,8 @@ WRENN_DECL void ws_close(const std::shared_ptr<ws_connection>& c, std::string la
 
 WRENN_DECL asio::awaitable<void> ws_close_wait(std::shared_ptr<ws_connection> c, std::string last_message) {
     if (!c) co_return;
+    if (c->strand.running_in_this_thread())  // a stream's or terminal's close(): there already
+        co_return co_await ws_impl::close_wait(std::move(c), std::move(last_message));
     auto strand = c->strand;
     co_await asio::co_spawn(strand, ws_impl::close_wait(std::move(c), std::move(last_message)), asio::use_awaitable);
 }
