@@ -72,12 +72,12 @@ int main(int argc, char** argv) {
     shared sh{plan, cfg, wrenn::client(ioc.get_executor(), cfg), opts.mode == "fresh-client", opts.id};
     if (opts.mode == "no-reuse") {
         wrenn::detail::transport_settings ts;
-        ts.origin = sh.client.impl()->base;
+        ts.origin = wrenn::detail::client_access::impl(sh.client)->base;
         ts.api_key = cfg.api_key;
         ts.ca_file = cfg.ca_file;
         ts.max_connections = cfg.max_connections_per_origin;
         ts.max_idle_age = std::chrono::milliseconds(0);
-        sh.client.impl()->transport = wrenn::detail::make_http_transport(ioc.get_executor(), ts);
+        wrenn::detail::client_access::impl(sh.client)->transport = wrenn::detail::make_http_transport(ioc.get_executor(), ts);
     } else if (!opts.mode.empty() && opts.mode != "pooled" && opts.mode != "fresh-client" &&
                opts.mode != "two-threads") {
         std::cerr << "wrenn_coro: unknown --mode " << opts.mode << "\n";

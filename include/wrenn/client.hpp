@@ -26,6 +26,7 @@ namespace wrenn {
 
 namespace detail {
 class client_impl;
+struct client_access;
 }
 
 class capsules_api;
@@ -54,10 +55,9 @@ public:
     struct pool_figures { std::size_t open, idle, waiting, created; };
     pool_figures pool() const;
 
-    const std::shared_ptr<detail::client_impl>& impl() const { return impl_; }
-
 private:
     friend class capsule;
+    friend struct detail::client_access;
     client() = default;  // an empty capsule's (see capsule())
     std::shared_ptr<detail::client_impl> impl_;
 };

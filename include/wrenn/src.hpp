@@ -18,10 +18,14 @@
 #include <wrenn/impl/request_head.ipp>
 #include <wrenn/impl/ws_frames.ipp>
 #include <wrenn/impl/http_answer.ipp>
+#include <wrenn/impl/tls_context.ipp>
+#include <wrenn/impl/http_pool.ipp>
 #include <wrenn/impl/http_transport.ipp>
+#include <wrenn/impl/http_body_stream.ipp>
 #include <wrenn/impl/websocket.ipp>
 #include <wrenn/impl/stream_messages.ipp>
 #include <wrenn/impl/git_protocol.ipp>
+#include <wrenn/impl/git_argv.ipp>
 #include <wrenn/impl/jupyter.ipp>
 #include <wrenn/impl/client.ipp>
 #include <wrenn/impl/process_stream.ipp>

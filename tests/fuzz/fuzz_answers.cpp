@@ -5,7 +5,7 @@
 // decode_snapshot_created), one flag byte, then the body.
 //
 // The capsule decoders read the bytes with a SAX parser
-// (impl/capsule_decoder.ipp); they are also checked against the DOM path they
+// (impl/capsule_decoder.hpp); they are also checked against the DOM path they
 // replaced: the same outcome and the same capsules, member by member.
 #include "fuzz_common.hpp"
 

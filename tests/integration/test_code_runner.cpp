@@ -40,8 +40,8 @@ asio::awaitable<wrenn::detail::http_response> http_get(const wrenn::client& c, c
     REQUIRE(parsed);
     wrenn::detail::transport_settings ts;
     ts.origin = *parsed;
-    ts.ca_file = c.impl()->cfg.ca_file;
-    auto t = wrenn::detail::make_http_transport(c.impl()->executor, ts);
+    ts.ca_file = wrenn::detail::client_access::impl(c)->cfg.ca_file;
+    auto t = wrenn::detail::make_http_transport(wrenn::detail::client_access::impl(c)->executor, ts);
     wrenn::detail::http_request req;
     req.target = parsed->path.empty() ? "/" : parsed->path;
     co_return co_await wrenn::detail::send(t, std::move(req));
@@ -133,7 +133,7 @@ TEST_CASE("code runner: a cell the kernel aborts unrun, because another cell fai
         using namespace boost::asio::experimental::awaitable_operators;
         auto runner = co_await code_runner::create(c, {.wait = true});
         co_await runner.run_code("runs = 0");
-        asio::steady_timer started(c.impl()->executor, 60s * wrenn_test::slowdown);
+        asio::steady_timer started(wrenn::detail::client_access::impl(c)->executor, 60s * wrenn_test::slowdown);
         auto first = runner.run_code("import time\nprint('started', flush=True)\ntime.sleep(3)\n"
                                      "raise ValueError('the first cell fails')",
                                      {.on_stdout = [&](std::string_view) { started.cancel(); }});
@@ -289,7 +289,7 @@ TEST_CASE("code runner: a cancelled run_code interrupts the kernel", "[code_runn
     wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
         auto runner = co_await code_runner::create(c);
         co_await runner.run_code("1");  // the kernel exists
-        asio::steady_timer cancel_after(c.impl()->executor, 2s);
+        asio::steady_timer cancel_after(wrenn::detail::client_access::impl(c)->executor, 2s);
         auto cell = runner.run_code("import time\ntime.sleep(600)", {.timeout = std::nullopt});
         auto winner = co_await (std::move(cell) || cancel_after.async_wait(asio::use_awaitable));
         CHECK(winner.index() == 1);

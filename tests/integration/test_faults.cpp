@@ -5,6 +5,7 @@
 // allow (no forbidden retry: a command start is never replayed).
 #include <catch2/catch.hpp>
 
+#include <wrenn/detail/client_impl.hpp>
 #include <wrenn/wrenn.hpp>
 #include <wrenn/protocol/answers.hpp>
 
@@ -95,7 +96,7 @@ wrenn::config config_for(const canned_server& srv) {
 
 asio::awaitable<void> get_capsule(wrenn::client c) { (void)co_await c.capsules().get("cl-abc"); }
 asio::awaitable<void> write_file(wrenn::client c) {
-    co_await wrenn::files(c.impl(), "cl-abc").write("/tmp/x", std::string_view("once"));
+    co_await wrenn::files(wrenn::detail::client_access::impl(c), "cl-abc").write("/tmp/x", std::string_view("once"));
 }
 asio::awaitable<void> start_command(wrenn::client c) {
     (void)co_await c.capsules().exec("cl-abc", wrenn::protocol::shell_exec_request("echo once"));
@@ -103,7 +104,7 @@ asio::awaitable<void> start_command(wrenn::client c) {
 // Reads an exec stream to its end; whatever arrived is kept in `seen`.
 std::function<asio::awaitable<void>(wrenn::client)> read_stream(std::vector<wrenn::stream_event>& seen) {
     return [&seen](wrenn::client c) -> asio::awaitable<void> {
-        wrenn::commands cmds(c.impl(), "cl-abc");
+        wrenn::commands cmds(wrenn::detail::client_access::impl(c), "cl-abc");
         auto s = co_await cmds.stream("echo hi");
         while (auto ev = co_await s.next()) seen.push_back(*ev);
     };
@@ -340,7 +341,7 @@ TEST_CASE("faults: a command start cancelled before its start event kills the pr
     const std::string start = ws_frame(R"({"type":"start","pid":7})");
     auto cancelled_start = [](bool foreground) {
         return [foreground](wrenn::client c) -> asio::awaitable<void> {
-            wrenn::commands cmds(c.impl(), "cl-abc");
+            wrenn::commands cmds(wrenn::detail::client_access::impl(c), "cl-abc");
             auto ignore = [](std::string_view) {};
             asio::steady_timer t(co_await asio::this_coro::executor, 150ms);
             auto op = [&]() -> asio::awaitable<void> {

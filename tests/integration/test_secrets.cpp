@@ -5,6 +5,7 @@
 // and wrenn-local's log — and then searches all of it for the secrets.
 #include <catch2/catch.hpp>
 
+#include <wrenn/detail/client_impl.hpp>
 #include <wrenn/wrenn.hpp>
 
 #include "git_http_server.hpp"
@@ -113,7 +114,7 @@ TEST_CASE("secrets: API keys and git passwords appear in no error, hook record o
         wrenn_test::run(bad_cfg, [&](wrenn::client c) -> asio::awaitable<void> {
             co_await s.expect_failure([&]() -> asio::awaitable<void> { (void)co_await c.capsules().list(); });
             co_await s.expect_failure([&]() -> asio::awaitable<void> { (void)co_await capsule::create(c); });
-            wrenn::commands cmds(c.impl(), "cl-0000000000000000000000000");
+            wrenn::commands cmds(wrenn::detail::client_access::impl(c), "cl-0000000000000000000000000");
             co_await s.expect_failure([&]() -> asio::awaitable<void> { (void)co_await cmds.stream("true"); });
         });
 

@@ -311,7 +311,7 @@ TEST_CASE("answers: decode_capsule_list", "[answers]") {
 }
 
 // ---------------------------------------------------------------------------
-// capsules: the SAX decoder (impl/capsule_decoder.ipp) against the DOM path it
+// capsules: the SAX decoder (impl/capsule_decoder.hpp) against the DOM path it
 // replaced. The reference below is that path: json::value_to<capsule_info> of
 // json::parse(body), with the checks decode_capsule and decode_capsule_list
 // made on the DOM. Every body goes through both decoders, as one capsule and

@@ -1,6 +1,6 @@
 // The HTTP transport seen from the rest of the SDK: a request/answer pair of
 // plain structs and a keep-alive connection pool per origin. No Beast here;
-// the Beast/OpenSSL machinery lives in impl/http_transport.ipp.
+// the Beast/OpenSSL machinery lives in detail/http_transport.hpp and its .ipp files.
 #pragma once
 
 #include <wrenn/config.hpp>
@@ -120,5 +120,8 @@ WRENN_DECL pool_stats stats(const http_transport& t);
 } // namespace wrenn::detail
 
 #ifdef WRENN_HEADER_ONLY
+#include <wrenn/impl/tls_context.ipp>
+#include <wrenn/impl/http_pool.ipp>
 #include <wrenn/impl/http_transport.ipp>
+#include <wrenn/impl/http_body_stream.ipp>
 #endif

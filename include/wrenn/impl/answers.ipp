@@ -5,7 +5,7 @@
 #include <wrenn/error.hpp>
 #include <wrenn/detail/json_read.hpp>
 #include <wrenn/detail/parsed_json.hpp>
-#include <wrenn/impl/capsule_decoder.ipp>
+#include <wrenn/impl/capsule_decoder.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value_to.hpp>
@@ -204,7 +204,7 @@ std::vector<T> decode_array(const json::value& v, std::string_view what) {
 WRENN_DECL capsule_info decode_capsule(std::string_view body) {
     json::error_code ec;
     capsule_info c;
-    auto shape = detail::parse_capsules(body, &c, nullptr, ec);  // impl/capsule_decoder.ipp: no DOM
+    auto shape = detail::parse_capsules(body, &c, nullptr, ec);  // impl/capsule_decoder.hpp: no DOM
     if (ec) detail::throw_invalid_json("a capsule request", ec);
     if (shape.wrong_shape || !shape.found)
         throw protocol_error("unexpected_answer", "The server's answer to a capsule request is not a JSON object");

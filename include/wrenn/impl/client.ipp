@@ -88,6 +88,12 @@ inline http_request bare(http_method m, std::string target, bool idempotent) {
     return r;
 }
 
+// A lifecycle change may take a while on the server (a VM boots, pauses or is saved).
+inline http_request slow_request(http_request r, const config& cfg) {
+    r.idle_timeout = std::max<std::chrono::milliseconds>(cfg.timeouts.idle, std::chrono::seconds(60));
+    return r;
+}
+
 inline void append_query(std::string& target, std::string_view key, std::string_view value) {
     if (value.empty()) return;
     target += target.find('?') == std::string::npos ? '?' : '&';
@@ -116,140 +122,93 @@ WRENN_DECL client::pool_figures client::pool() const {
 }
 
 // ---- capsules ----
+// Each operation builds its request and hands it to detail::rest_call.
+using detail::from_body;
 using detail::http_method;
+using detail::rest_call;
 
 WRENN_DECL asio::awaitable<capsule_info> capsules_api::create(create_capsule_request req) const {
-    // a coroutine of its own holding the handle by value: the api object may be a temporary.
-    // (Requests are named before co_await: g++ 12 mishandles aggregate temporaries there.)
-    return [](std::shared_ptr<detail::client_impl> c_, create_capsule_request req) -> asio::awaitable<capsule_info> {
-        auto http = detail::json_post("/v1/capsules", boost::json::value_from(req));
-        auto resp = co_await c_->call(std::move(http));
-        co_return protocol::decode_capsule(resp.body);
-    }(c_, std::move(req));
+    return rest_call<capsule_info>(c_, detail::json_post("/v1/capsules", boost::json::value_from(req)),
+                                   from_body<protocol::decode_capsule>);
 }
 
 WRENN_DECL asio::awaitable<std::vector<capsule_info>> capsules_api::list() const {
-    // a coroutine of its own holding the handle by value: the api object may be a temporary
-    return [](std::shared_ptr<detail::client_impl> c_) -> asio::awaitable<std::vector<capsule_info>> {
-        auto http = detail::bare(http_method::get, "/v1/capsules", true);
-        auto resp = co_await c_->call(std::move(http));
-        co_return protocol::decode_capsule_list(resp.body);
-    }(c_);
+    return rest_call<std::vector<capsule_info>>(c_, detail::bare(http_method::get, "/v1/capsules", true),
+                                                from_body<protocol::decode_capsule_list>);
 }
 
 WRENN_DECL asio::awaitable<capsule_info> capsules_api::get(std::string id) const {
-    // a coroutine of its own holding the handle by value: the api object may be a temporary
-    return [](std::shared_ptr<detail::client_impl> c_, std::string id) -> asio::awaitable<capsule_info> {
-        auto http = detail::bare(http_method::get, detail::client_impl::capsule_path(id), true);
-        auto resp = co_await c_->call(std::move(http));
-        co_return protocol::decode_capsule(resp.body);
-    }(c_, std::move(id));
+    return rest_call<capsule_info>(c_, detail::bare(http_method::get, detail::client_impl::capsule_path(id), true),
+                                   from_body<protocol::decode_capsule>);
 }
 
 WRENN_DECL asio::awaitable<void> capsules_api::destroy(std::string id) const {
-    // a coroutine of its own holding the handle by value: the api object may be a temporary
-    return [](std::shared_ptr<detail::client_impl> c_, std::string id) -> asio::awaitable<void> {
-        auto http = detail::bare(http_method::del, detail::client_impl::capsule_path(id), true);
-        co_await c_->call(std::move(http));
-    }(c_, std::move(id));
+    return rest_call<void>(c_, detail::bare(http_method::del, detail::client_impl::capsule_path(id), true));
 }
 
 WRENN_DECL asio::awaitable<capsule_info> capsules_api::pause(std::string id) const {
-    // a coroutine of its own holding the handle by value: the api object may be a temporary
-    return [](std::shared_ptr<detail::client_impl> c_, std::string id) -> asio::awaitable<capsule_info> {
-        auto req = detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/pause"), false);
-        req.idle_timeout = std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle, std::chrono::seconds(60));
-        auto resp = co_await c_->call(std::move(req));
-        co_return protocol::decode_capsule(resp.body);
-    }(c_, std::move(id));
+    auto req = detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/pause"), false);
+    return rest_call<capsule_info>(c_, detail::slow_request(std::move(req), c_->cfg), from_body<protocol::decode_capsule>);
 }
 
 WRENN_DECL asio::awaitable<capsule_info> capsules_api::resume(std::string id) const {
-    // a coroutine of its own holding the handle by value: the api object may be a temporary
-    return [](std::shared_ptr<detail::client_impl> c_, std::string id) -> asio::awaitable<capsule_info> {
-        auto req = detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/resume"), false);
-        req.idle_timeout = std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle, std::chrono::seconds(60));
-        auto resp = co_await c_->call(std::move(req));
-        co_return protocol::decode_capsule(resp.body);
-    }(c_, std::move(id));
+    auto req = detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/resume"), false);
+    return rest_call<capsule_info>(c_, detail::slow_request(std::move(req), c_->cfg), from_body<protocol::decode_capsule>);
 }
 
 WRENN_DECL asio::awaitable<void> capsules_api::ping(std::string id) const {
-    // a coroutine of its own holding the handle by value: the api object may be a temporary
-    return [](std::shared_ptr<detail::client_impl> c_, std::string id) -> asio::awaitable<void> {
-        auto http = detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/ping"), true);
-        co_await c_->call(std::move(http));
-    }(c_, std::move(id));
+    return rest_call<void>(c_, detail::bare(http_method::post, detail::client_impl::capsule_path(id, "/ping"), true));
 }
 
 WRENN_DECL asio::awaitable<capsule_metrics> capsules_api::metrics(std::string id, std::string range) const {
-    // a coroutine of its own holding the handle by value: the api object may be a temporary
-    return [](std::shared_ptr<detail::client_impl> c_, std::string id, std::string range) -> asio::awaitable<capsule_metrics> {
-        auto target = detail::client_impl::capsule_path(id, "/metrics");
-        detail::append_query(target, "range", range);
-        auto http = detail::bare(http_method::get, std::move(target), true);
-        auto resp = co_await c_->call(std::move(http));
-        co_return protocol::decode_metrics(resp.body);
-    }(c_, std::move(id), std::move(range));
+    auto target = detail::client_impl::capsule_path(id, "/metrics");
+    detail::append_query(target, "range", range);
+    return rest_call<capsule_metrics>(c_, detail::bare(http_method::get, std::move(target), true),
+                                      from_body<protocol::decode_metrics>);
 }
 
 WRENN_DECL asio::awaitable<team_stats> capsules_api::stats(std::string range) const {
-    // a coroutine of its own holding the handle by value: the api object may be a temporary
-    return [](std::shared_ptr<detail::client_impl> c_, std::string range) -> asio::awaitable<team_stats> {
-        std::string target = "/v1/capsules/stats";
-        detail::append_query(target, "range", range);
-        auto http = detail::bare(http_method::get, std::move(target), true);
-        auto resp = co_await c_->call(std::move(http));
-        co_return protocol::decode_team_stats(resp.body);
-    }(c_, std::move(range));
+    std::string target = "/v1/capsules/stats";
+    detail::append_query(target, "range", range);
+    return rest_call<team_stats>(c_, detail::bare(http_method::get, std::move(target), true),
+                                 from_body<protocol::decode_team_stats>);
 }
 
 WRENN_DECL asio::awaitable<team_usage> capsules_api::usage(std::string from, std::string to) const {
-    // a coroutine of its own holding the handle by value: the api object may be a temporary
-    return [](std::shared_ptr<detail::client_impl> c_, std::string from, std::string to) -> asio::awaitable<team_usage> {
-        std::string target = "/v1/capsules/usage";
-        detail::append_query(target, "from", from);
-        detail::append_query(target, "to", to);
-        auto http = detail::bare(http_method::get, std::move(target), true);
-        auto resp = co_await c_->call(std::move(http));
-        co_return protocol::decode_team_usage(resp.body);
-    }(c_, std::move(from), std::move(to));
+    std::string target = "/v1/capsules/usage";
+    detail::append_query(target, "from", from);
+    detail::append_query(target, "to", to);
+    return rest_call<team_usage>(c_, detail::bare(http_method::get, std::move(target), true),
+                                 from_body<protocol::decode_team_usage>);
 }
 
 WRENN_DECL asio::awaitable<exec_result> capsules_api::exec(std::string id, exec_request req) const {
-    // a coroutine of its own holding the handle by value: the api object may be a temporary
-    return [](std::shared_ptr<detail::client_impl> c_, std::string id, exec_request req) -> asio::awaitable<exec_result> {
-        req.background = false;
-        auto http = detail::json_post(detail::client_impl::capsule_path(id, "/exec"), boost::json::value_from(req));
-        // The answer only comes when the command ends: wait for the server's own
-        // limit plus a margin (30 s is the server default when none is sent).
-        auto server_limit = std::chrono::seconds(req.timeout_sec && *req.timeout_sec > 0 ? *req.timeout_sec : 30);
-        http.idle_timeout = std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle,
-                                                                server_limit + std::chrono::seconds(10));
-        auto resp = co_await c_->call(std::move(http));
-        co_return protocol::decode_exec_result(resp.body);
-    }(c_, std::move(id), std::move(req));
+    req.background = false;
+    auto http = detail::json_post(detail::client_impl::capsule_path(id, "/exec"), boost::json::value_from(req));
+    // The answer only comes when the command ends: wait for the server's own
+    // limit plus a margin (30 s is the server default when none is sent).
+    auto server_limit = std::chrono::seconds(req.timeout_sec && *req.timeout_sec > 0 ? *req.timeout_sec : 30);
+    http.idle_timeout =
+        std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle, server_limit + std::chrono::seconds(10));
+    return rest_call<exec_result>(c_, std::move(http), from_body<protocol::decode_exec_result>);
 }
 
 WRENN_DECL asio::awaitable<command_handle> capsules_api::exec_background(std::string id, exec_request req) const {
-    // a coroutine of its own holding the handle by value: the api object may be a temporary
-    return [](std::shared_ptr<detail::client_impl> c_, std::string id, exec_request req) -> asio::awaitable<command_handle> {
-        req.background = true;
-        req.timeout_sec.reset();
-        auto http = detail::json_post(detail::client_impl::capsule_path(id, "/exec"), boost::json::value_from(req));
-        auto resp = co_await c_->call(std::move(http));
-        auto h = protocol::decode_command_handle(resp.body);
+    req.background = true;
+    req.timeout_sec.reset();
+    auto http = detail::json_post(detail::client_impl::capsule_path(id, "/exec"), boost::json::value_from(req));
+    // an answer without the capsule's id is about this capsule
+    detail::answer_decoder<command_handle> decode = [](detail::http_response& r, std::string_view id) {
+        auto h = protocol::decode_command_handle(r.body);
         if (h.capsule_id.empty()) h.capsule_id = std::string(id);
-        co_return h;
-    }(c_, std::move(id), std::move(req));
+        return h;
+    };
+    return rest_call<command_handle>(c_, std::move(http), decode, std::move(id));
 }
 
 WRENN_DECL asio::awaitable<std::vector<process_info>> capsules_api::processes(std::string id) const {
-    return [](std::shared_ptr<detail::client_impl> c_, std::string id) -> asio::awaitable<std::vector<process_info>> {
-        auto http = detail::bare(http_method::get, detail::client_impl::capsule_path(id, "/processes"), true);
-        auto resp = co_await c_->call(std::move(http));
-        co_return protocol::decode_process_list(resp.body);
-    }(c_, std::move(id));
+    auto req = detail::bare(http_method::get, detail::client_impl::capsule_path(id, "/processes"), true);
+    return rest_call<std::vector<process_info>>(c_, std::move(req), from_body<protocol::decode_process_list>);
 }
 
 WRENN_DECL asio::awaitable<void> capsules_api::kill_process(std::string id, std::string selector,
@@ -258,42 +217,31 @@ WRENN_DECL asio::awaitable<void> capsules_api::kill_process(std::string id, std:
     detail::append_query(target, "signal", signal == kill_signal::sigterm ? "SIGTERM" : "SIGKILL");
     auto http = detail::bare(http_method::del, std::move(target), true);
     http.operation = "kill process '" + selector + "'";
-    return [](std::shared_ptr<detail::client_impl> c_, detail::http_request http) -> asio::awaitable<void> {
-        co_await c_->call(std::move(http));
-    }(c_, std::move(http));
+    return rest_call<void>(c_, std::move(http));
 }
 
 // ---- snapshots ----
 WRENN_DECL asio::awaitable<snapshot_result> snapshots_api::create(std::string capsule_id, std::string name,
                                                                  bool overwrite) const {
-    // a coroutine of its own holding the handle by value: the api object may be a temporary
-    return [](std::shared_ptr<detail::client_impl> c_, std::string capsule_id, std::string name, bool overwrite) -> asio::awaitable<snapshot_result> {
-        boost::json::object body{{"sandbox_id", capsule_id}};
-        if (!name.empty()) body["name"] = name;
-        auto req = detail::json_post(overwrite ? "/v1/snapshots?overwrite=true" : "/v1/snapshots", body);
-        req.idle_timeout = std::max<std::chrono::milliseconds>(c_->cfg.timeouts.idle, std::chrono::seconds(60));
-        auto resp = co_await c_->call(std::move(req));
-        co_return protocol::decode_snapshot_created(resp.status, resp.body, name);
-    }(c_, std::move(capsule_id), std::move(name), overwrite);
+    boost::json::object body{{"sandbox_id", capsule_id}};
+    if (!name.empty()) body["name"] = name;
+    auto req = detail::json_post(overwrite ? "/v1/snapshots?overwrite=true" : "/v1/snapshots", body);
+    detail::answer_decoder<snapshot_result> decode = [](detail::http_response& r, std::string_view name) {
+        return protocol::decode_snapshot_created(r.status, r.body, name);
+    };
+    return rest_call<snapshot_result>(c_, detail::slow_request(std::move(req), c_->cfg), decode, std::move(name));
 }
 
 WRENN_DECL asio::awaitable<std::vector<template_info>> snapshots_api::list(std::string type) const {
-    // a coroutine of its own holding the handle by value: the api object may be a temporary
-    return [](std::shared_ptr<detail::client_impl> c_, std::string type) -> asio::awaitable<std::vector<template_info>> {
-        std::string target = "/v1/snapshots";
-        detail::append_query(target, "type", type);
-        auto http = detail::bare(http_method::get, std::move(target), true);
-        auto resp = co_await c_->call(std::move(http));
-        co_return protocol::decode_template_list(resp.body);
-    }(c_, std::move(type));
+    std::string target = "/v1/snapshots";
+    detail::append_query(target, "type", type);
+    return rest_call<std::vector<template_info>>(c_, detail::bare(http_method::get, std::move(target), true),
+                                                 from_body<protocol::decode_template_list>);
 }
 
 WRENN_DECL asio::awaitable<void> snapshots_api::remove(std::string name) const {
-    // a coroutine of its own holding the handle by value: the api object may be a temporary
-    return [](std::shared_ptr<detail::client_impl> c_, std::string name) -> asio::awaitable<void> {
-        auto http = detail::bare(http_method::del, "/v1/snapshots/" + protocol::encode_component(name), true);
-        co_await c_->call(std::move(http));
-    }(c_, std::move(name));
+    return rest_call<void>(c_,
+                           detail::bare(http_method::del, "/v1/snapshots/" + protocol::encode_component(name), true));
 }
 
 } // namespace wrenn

@@ -38,15 +38,6 @@ inline http_request path_request(std::string_view capsule_id, std::string_view w
     return r;
 }
 
-inline asio::awaitable<std::string> send_for_body(std::shared_ptr<client_impl> c, http_request req) {
-    auto resp = co_await c->call(std::move(req));
-    co_return std::move(resp.body);
-}
-
-inline asio::awaitable<void> send_only(std::shared_ptr<client_impl> c, http_request req) {
-    co_await c->call(std::move(req));
-}
-
 // dirname / basename with trailing slashes ignored; "/" has no parent.
 inline std::pair<std::string, std::string> split_path(std::string path) {
     while (path.size() > 1 && path.back() == '/') path.pop_back();
@@ -61,14 +52,14 @@ inline std::pair<std::string, std::string> split_path(std::string path) {
 WRENN_DECL asio::any_io_executor files::get_executor() const { return c_->executor; }
 
 WRENN_DECL asio::awaitable<std::string> files::read(std::string path) const {
-    return detail::send_for_body(c_, detail::path_request(id_, "read", "files.read", path));
+    return detail::rest_call<std::string>(c_, detail::path_request(id_, "read", "files.read", path), detail::body_of);
 }
 
 WRENN_DECL asio::awaitable<std::vector<std::uint8_t>> files::read_bytes(std::string path) const {
-    return [](asio::awaitable<std::string> text) -> asio::awaitable<std::vector<std::uint8_t>> {
-        auto s = co_await std::move(text);
-        co_return std::vector<std::uint8_t>(s.begin(), s.end());
-    }(detail::send_for_body(c_, detail::path_request(id_, "read", "files.read_bytes", path)));
+    detail::answer_decoder<std::vector<std::uint8_t>> bytes = [](detail::http_response& r, std::string_view) {
+        return std::vector<std::uint8_t>(r.body.begin(), r.body.end());
+    };
+    return detail::rest_call(c_, detail::path_request(id_, "read", "files.read_bytes", path), bytes);
 }
 
 WRENN_DECL asio::awaitable<void> files::write(std::string path, std::string_view data) const {
@@ -83,7 +74,7 @@ WRENN_DECL asio::awaitable<void> files::write(std::string path, std::string_view
     r.body += frame.tail;
     r.operation = detail::quoted_op("files.write", path);
     r.path_operation = true;
-    return detail::send_only(c_, std::move(r));
+    return detail::rest_call<void>(c_, std::move(r));
 }
 
 WRENN_DECL asio::awaitable<void> files::write(std::string path, std::span<const std::uint8_t> data) const {
@@ -92,10 +83,7 @@ WRENN_DECL asio::awaitable<void> files::write(std::string path, std::span<const 
 
 WRENN_DECL asio::awaitable<std::vector<file_entry>> files::list(std::string path, unsigned depth) const {
     auto req = detail::path_request(id_, "list", "files.list", path, {{"depth", depth == 0 ? 1u : depth}});
-    return [](std::shared_ptr<detail::client_impl> c, detail::http_request req) -> asio::awaitable<std::vector<file_entry>> {
-        auto resp = co_await c->call(std::move(req));
-        co_return protocol::decode_file_list(resp.body);
-    }(c_, std::move(req));
+    return detail::rest_call<std::vector<file_entry>>(c_, std::move(req), detail::from_body<protocol::decode_file_list>);
 }
 
 WRENN_DECL asio::awaitable<bool> files::exists(std::string path) const {
@@ -139,7 +127,7 @@ WRENN_DECL asio::awaitable<file_entry> files::make_dir(std::string path) const {
 }
 
 WRENN_DECL asio::awaitable<void> files::remove(std::string path) const {
-    return detail::send_only(c_, detail::path_request(id_, "remove", "files.remove", path));
+    return detail::rest_call<void>(c_, detail::path_request(id_, "remove", "files.remove", path));
 }
 
 WRENN_DECL asio::awaitable<std::string_view> file_download::next() {

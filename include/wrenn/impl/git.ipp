@@ -2,7 +2,6 @@
 
 #include <wrenn/error.hpp>
 #include <wrenn/git.hpp>
-#include <wrenn/impl/git_protocol.ipp>  // its detail::strip
 #include <wrenn/protocol/git.hpp>
 
 #include <boost/asio/this_coro.hpp>
@@ -100,7 +99,7 @@ inline boost::asio::awaitable<command_result> run_checked(commands cmds, git_cal
 
 inline std::optional<std::string> trimmed_or_none(const command_result& r) {
     if (r.exit_code != 0) return std::nullopt;
-    auto s = gp::detail::strip(r.stdout_text);
+    auto s = gp::strip(r.stdout_text);
     if (s.empty()) return std::nullopt;
     return std::string(s);
 }

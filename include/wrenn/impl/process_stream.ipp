@@ -4,7 +4,7 @@
 #include <wrenn/detail/atomic_exit_code.hpp>
 #include <wrenn/detail/websocket.hpp>
 #include <wrenn/error.hpp>
-#include <wrenn/impl/websocket.ipp>
+#include <wrenn/detail/ws_connection.hpp>
 #include <wrenn/process_stream.hpp>
 #include <wrenn/protocol/stream_messages.hpp>
 

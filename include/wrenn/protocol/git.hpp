@@ -28,6 +28,9 @@ namespace wrenn::protocol::git {
 // Bytes are bytes: anything non-ASCII is quoted. Never throws.
 WRENN_DECL std::string shell_quote(std::string_view arg);
 
+// `s` without the ASCII whitespace around it (Python's str.strip()).
+WRENN_DECL std::string_view strip(std::string_view s);
+
 // Each argument quoted, joined with single spaces.
 WRENN_DECL std::string shell_join(const std::vector<std::string>& argv);
 
@@ -182,4 +185,5 @@ WRENN_DECL std::string credential_approve_command(std::string_view username, std
 
 #ifdef WRENN_HEADER_ONLY
 #include <wrenn/impl/git_protocol.ipp>
+#include <wrenn/impl/git_argv.ipp>
 #endif
