@@ -14,7 +14,7 @@
 #include "support/target.hpp"
 
 #include <wrenn/client.hpp>
-#include <wrenn/detail/client_impl.hpp>
+#include <wrenn/impl/client_impl.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <wrenn/wrenn.hpp>
-#include <wrenn/detail/client_impl.hpp>
+#include <wrenn/impl/client_impl.hpp>
 #include <wrenn/detail/http.hpp>
 
 #include "build_kind.hpp"

@@ -5,7 +5,7 @@
 // allow (no forbidden retry: a command start is never replayed).
 #include <catch2/catch.hpp>
 
-#include <wrenn/detail/client_impl.hpp>
+#include <wrenn/impl/client_impl.hpp>
 #include <wrenn/wrenn.hpp>
 #include <wrenn/protocol/answers.hpp>
 

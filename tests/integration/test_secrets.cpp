@@ -5,7 +5,7 @@
 // and wrenn-local's log — and then searches all of it for the secrets.
 #include <catch2/catch.hpp>
 
-#include <wrenn/detail/client_impl.hpp>
+#include <wrenn/impl/client_impl.hpp>
 #include <wrenn/wrenn.hpp>
 
 #include "git_http_server.hpp"

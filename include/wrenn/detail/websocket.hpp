@@ -1,5 +1,5 @@
 // The WebSocket transport seen from the rest of the SDK (no Beast here; see
-// impl/websocket.ipp). One connection per stream or terminal, opened through
+// detail/ws_connection.hpp, detail/ws_stream.hpp and impl/websocket.ipp). One connection per stream or terminal, opened through
 // the API origin's TLS settings, with the config's idle timeout enforced by
 // client pings: a silent or vanished server surfaces as timeout_error.
 //

@@ -3,8 +3,8 @@
 #include <wrenn/protocol/answers.hpp>
 #include <wrenn/protocol/base64.hpp>
 #include <wrenn/error.hpp>
-#include <wrenn/detail/json_read.hpp>
-#include <wrenn/detail/parsed_json.hpp>
+#include <wrenn/impl/json_read.hpp>
+#include <wrenn/impl/parsed_json.hpp>
 #include <wrenn/impl/capsule_decoder.hpp>
 
 #include <boost/json/parse.hpp>

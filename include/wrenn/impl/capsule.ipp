@@ -1,7 +1,7 @@
 #pragma once
 
 #include <wrenn/capsule.hpp>
-#include <wrenn/detail/client_impl.hpp>
+#include <wrenn/impl/client_impl.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/protocol/stream_messages.hpp>
 #include <wrenn/protocol/url.hpp>

@@ -8,7 +8,7 @@
 // compares the two on many inputs): a missing key or a value of the wrong
 // type reads as absent, and the last of duplicate keys decides.
 
-#include <wrenn/detail/json_read.hpp>
+#include <wrenn/impl/json_read.hpp>
 #include <wrenn/models.hpp>
 
 #include <boost/json/array.hpp>

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <wrenn/client.hpp>
-#include <wrenn/detail/client_impl.hpp>
+#include <wrenn/impl/client_impl.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/protocol/answers.hpp>
 

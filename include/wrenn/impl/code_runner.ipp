@@ -1,7 +1,7 @@
 #pragma once
 
 #include <wrenn/code_runner.hpp>
-#include <wrenn/detail/client_impl.hpp>
+#include <wrenn/impl/client_impl.hpp>
 #include <wrenn/detail/http.hpp>
 #include <wrenn/detail/websocket.hpp>
 #include <wrenn/error.hpp>

@@ -2,7 +2,7 @@
 
 #include <wrenn/client.hpp>
 #include <wrenn/commands.hpp>
-#include <wrenn/detail/client_impl.hpp>
+#include <wrenn/impl/client_impl.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/protocol/url.hpp>
 #include <wrenn/protocol/answers.hpp>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <wrenn/detail/client_impl.hpp>
+#include <wrenn/impl/client_impl.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/files.hpp>
 #include <wrenn/protocol/answers.hpp>

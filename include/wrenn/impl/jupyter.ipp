@@ -3,7 +3,7 @@
 // models.hpp before json_read.hpp: header-only, json_read.hpp -> models.hpp ->
 // models.ipp needs the readers json_read.hpp has not yet declared.
 #include <wrenn/models.hpp>
-#include <wrenn/detail/json_read.hpp>
+#include <wrenn/impl/json_read.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/protocol/jupyter.hpp>
 

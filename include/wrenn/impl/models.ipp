@@ -7,7 +7,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/array.hpp>
 
-#include <wrenn/detail/json_read.hpp>
+#include <wrenn/impl/json_read.hpp>
 
 #include <array>
 #include <cmath>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include <wrenn/detail/client_impl.hpp>
-#include <wrenn/detail/atomic_exit_code.hpp>
+#include <wrenn/impl/client_impl.hpp>
+#include <wrenn/impl/atomic_exit_code.hpp>
 #include <wrenn/detail/websocket.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/detail/ws_connection.hpp>

@@ -1,8 +1,8 @@
 #pragma once
 
 #include <wrenn/client.hpp>
-#include <wrenn/detail/client_impl.hpp>
-#include <wrenn/detail/atomic_exit_code.hpp>
+#include <wrenn/impl/client_impl.hpp>
+#include <wrenn/impl/atomic_exit_code.hpp>
 #include <wrenn/detail/websocket.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/protocol/stream_messages.hpp>

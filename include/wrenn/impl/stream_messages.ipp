@@ -1,7 +1,7 @@
 #pragma once
 
-#include <wrenn/detail/json_read.hpp>
-#include <wrenn/detail/parsed_json.hpp>
+#include <wrenn/impl/json_read.hpp>
+#include <wrenn/impl/parsed_json.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/protocol/base64.hpp>
 #include <wrenn/protocol/stream_messages.hpp>
