@@ -9,10 +9,12 @@
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
@@ -248,7 +250,12 @@ WRENN_DECL boost::asio::awaitable<http_transport::lease> http_transport::acquire
         }
         if (may_open) {
             lease l(this);  // gives the slot back if connect throws
-            l.conn = co_await connect(deadline, ex_);
+            // Beast's connect timer closes the socket from a handler of its
+            // own: on a multi-threaded io_context that handler could run while
+            // this coroutine destroys the failed connection on another thread.
+            // On a strand of their own (the socket's executor too), they take turns.
+            auto strand = asio::make_strand(ex_);
+            l.conn = co_await asio::co_spawn(strand, connect(deadline, strand), asio::use_awaitable);
             std::lock_guard lock(mu_);
             pool_.leased(*l.conn);
             reused = false;
