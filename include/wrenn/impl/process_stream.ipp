@@ -1,172 +1,36 @@
 #pragma once
 
-#include <wrenn/impl/client_impl.hpp>
-#include <wrenn/impl/atomic_exit_code.hpp>
-#include <wrenn/detail/websocket.hpp>
 #include <wrenn/error.hpp>
-#include <wrenn/detail/ws_connection.hpp>
+#include <wrenn/impl/client_impl.hpp>
+#include <wrenn/impl/event_stream.hpp>
 #include <wrenn/process_stream.hpp>
 #include <wrenn/protocol/stream_messages.hpp>
 
-#include <boost/asio/append.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/system_executor.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/associated_allocator.hpp>
-#include <boost/asio/associated_cancellation_slot.hpp>
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
-
-#include <atomic>
-#include <deque>
 
 namespace wrenn {
 
 namespace detail {
 
-// Once the stream is open, `pending` is touched on the connection's strand
-// only; what the accessors read (done(), exit_code()) is atomic, so that they
-// may be called from any thread, also while next() runs on another.
-struct process_stream_state {
-    std::shared_ptr<ws_connection> conn;
-    std::string operation;
-    std::deque<stream_event> pending;  // read while opening, not yet delivered
-    int pid = 0;
-    std::atomic<bool> finished = false;
-    std::atomic<bool> drained = false;  // finished and nothing pending: done()
-    atomic_exit_code exit_code;
-
-    void finish(std::string last_message = {}) {
-        finished = true;
-        ws_close(conn, std::move(last_message));
-    }
-    void update_drained() { drained = finished && pending.empty(); }
-};
-
-// What next() gives: the event, nullopt at the end, or the error.
-struct next_outcome {
-    std::exception_ptr error;
-    std::optional<stream_event> event;
-};
-
-// What one received message (or the end, or a receive error) means for
-// next(); nullopt: a message of a type this SDK does not know, skipped.
-inline std::optional<next_outcome> take_received(process_stream_state& s, std::exception_ptr e,
-                                                 std::optional<std::string>&& msg) {
-    if (e) {
-        try {
-            std::rethrow_exception(e);
-        } catch (const boost::system::system_error& x) {
-            // cancelled: stop following the process, politely
-            s.finish(x.code() == boost::asio::error::operation_aborted ? protocol::stream_stop_message()
-                                                                        : std::string());
-        } catch (const usage_error&) {
-            // another next() is waiting: that one goes on
-        } catch (...) {
-            s.finish();
-        }
-        return next_outcome{std::move(e), std::nullopt};
-    }
-    if (!msg) {
-        if (s.finished) return next_outcome{};  // closed here (close() or the stream destroyed)
-        s.finish();
-        return next_outcome{std::make_exception_ptr(protocol_error(
-                                "stream_ended", s.operation + ": the connection closed before the process's exit "
-                                                              "was reported (the server or the network dropped it; "
-                                                              "the process may still be running)")),
-                            std::nullopt};
-    }
-    std::optional<stream_event> ev;
-    try {
-        ev = protocol::take_stream_message(std::move(*msg));
-    } catch (...) {
-        s.finish(protocol::stream_stop_message());
-        return next_outcome{std::current_exception(), std::nullopt};
-    }
-    if (!ev) return std::nullopt;
-    if (ev->is_exit()) s.exit_code = ev->exit_code;
-    if (ev->is_final()) s.finish();
-    return next_outcome{nullptr, std::move(ev)};
-}
-
-// A next() that waits for the reader: the message is read in the receive's
-// completion, which the reader runs in place, on the connection's strand;
-// the consumer is then completed on its own executor (in place too when that
-// is the thread's). It forwards the consumer's cancellation slot and
-// allocator, so that waiting behaves as the consumer's own.
-template <class Handler>
-struct next_event_waiter {
-    std::shared_ptr<process_stream_state> s;
-    Handler handler;
-    std::uint64_t ticket;  // the receive's (ws_connection::arm_cancellation)
-
-    using executor_type = boost::asio::any_io_executor;
-    executor_type get_executor() const noexcept { return s->conn->executor; }
-    using cancellation_slot_type = boost::asio::associated_cancellation_slot_t<Handler>;
-    cancellation_slot_type get_cancellation_slot() const noexcept {
-        return boost::asio::get_associated_cancellation_slot(handler);
-    }
-    using allocator_type = boost::asio::associated_allocator_t<Handler>;
-    allocator_type get_allocator() const noexcept { return boost::asio::get_associated_allocator(handler); }
-
-    void operator()(std::exception_ptr e, std::optional<std::string>&& msg) {
-        auto ready = take_received(*s, std::move(e), std::move(msg));
-        s->update_drained();
-        if (!ready) {  // skipped: wait for the next message
-            auto conn = s->conn;
-            auto ticket_ = ticket;
-            return conn->start_receive(std::move(*this), ticket_);
-        }
-        auto target = boost::asio::get_associated_executor(handler, s->conn->executor);
-        if (ws_impl::runs_here(target, s->conn->executor))
-            return std::move(handler)(std::move(ready->error), std::move(ready->event));
-        boost::asio::dispatch(target, boost::asio::append(std::move(handler), std::move(ready->error),
-                                                          std::move(ready->event)));
+struct stream_traits {
+    using event_type = stream_event;
+    static constexpr const char* empty_code = "empty_stream";
+    static constexpr const char* empty_text = "process_stream::next() on an empty (moved-from) stream";
+    static constexpr bool cancel_ends = true;  // a cancelled next() stops following the process, politely
+    static std::string stop_message() { return protocol::stream_stop_message(); }
+    static std::optional<stream_event> decode(std::string&& m) { return protocol::take_stream_message(std::move(m)); }
+    static std::string ended_text(const std::string& operation) {
+        return operation + ": the connection closed before the process's exit was reported (the server or the "
+                           "network dropped it; the process may still be running)";
     }
 };
-
-// next()'s initiation: an asynchronous operation, not a coroutine, so that an
-// event costs no coroutine frame of its own. What is known at once (an
-// event opened with the stream, one the reader has read ahead, the end)
-// completes through a post, never inside the call.
-struct start_next_event {
-    template <class Handler>
-    void operator()(Handler handler, std::shared_ptr<process_stream_state> s, std::uint64_t ticket = 0) const {
-        std::optional<next_outcome> ready;
-        if (!s) {
-            ready = next_outcome{std::make_exception_ptr(usage_error(
-                                     "empty_stream", "process_stream::next() on an empty (moved-from) stream")),
-                                 std::nullopt};
-        } else {
-            while (!ready) {
-                if (!s->pending.empty()) {
-                    ready = next_outcome{nullptr, std::move(s->pending.front())};
-                    s->pending.pop_front();
-                    s->update_drained();
-                } else if (s->finished) {
-                    ready = next_outcome{};
-                } else if (auto msg = ws_try_receive(*s->conn)) {
-                    ready = take_received(*s, nullptr, std::move(msg));
-                    s->update_drained();
-                } else {
-                    break;  // wait for the reader (start_receive also reports an end already seen)
-                }
-            }
-        }
-        if (ready) {
-            boost::asio::post(boost::asio::append(std::move(handler), std::move(ready->error), std::move(ready->event)));
-            return;
-        }
-        auto conn = s->conn;
-        conn->start_receive(next_event_waiter<Handler>{std::move(s), std::move(handler), ticket}, ticket);
-    }
-};
+struct process_stream_state final : event_stream_state<stream_traits> {};
 
 // Reads until the start event (its pid into s->pid), the exit, an error or the end.
 inline boost::asio::awaitable<void> read_start_pid(std::shared_ptr<ws_connection> conn,
@@ -256,31 +120,17 @@ WRENN_DECL process_stream::process_stream(process_stream&&) noexcept = default;
 
 WRENN_DECL process_stream& process_stream::operator=(process_stream&& o) noexcept {
     if (this != &o) {
-        if (s_ && !s_->finished) s_->finish(protocol::stream_stop_message());
+        if (s_) s_->abandon();
         s_ = std::move(o.s_);
     }
     return *this;
 }
 
 WRENN_DECL process_stream::~process_stream() {
-    if (s_ && !s_->finished) s_->finish(protocol::stream_stop_message());
+    if (s_) s_->abandon();
 }
 
-WRENN_DECL boost::asio::awaitable<std::optional<stream_event>> process_stream::next() {
-    // The stream's state lives on its connection's strand: start there (in
-    // place when already there, as a consumer resumed by the reader is).
-    return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
-                                       void(std::exception_ptr, std::optional<stream_event>)>(
-        [](auto handler, std::shared_ptr<detail::process_stream_state> s) {
-            if (!s) return detail::start_next_event{}(std::move(handler), std::move(s));
-            auto& strand = s->conn->strand;
-            auto ticket = s->conn->arm_cancellation(handler);
-            boost::asio::dispatch(strand, [s = std::move(s), h = std::move(handler), ticket]() mutable {
-                detail::start_next_event{}(std::move(h), std::move(s), ticket);
-            });
-        },
-        boost::asio::use_awaitable, s_);
-}
+WRENN_DECL boost::asio::awaitable<std::optional<stream_event>> process_stream::next() { return detail::next_event(s_); }
 
 WRENN_DECL boost::asio::any_io_executor process_stream::get_executor() const {
     if (!s_) return boost::asio::system_executor();
@@ -293,20 +143,6 @@ WRENN_DECL std::optional<int> process_stream::exit_code() const noexcept {
     return s_ ? s_->exit_code.load() : std::nullopt;
 }
 
-WRENN_DECL boost::asio::awaitable<void> process_stream::close() {
-    return [](std::shared_ptr<detail::process_stream_state> s) -> boost::asio::awaitable<void> {
-        if (!s) co_return;
-        auto strand = s->conn->strand;
-        co_await boost::asio::co_spawn(
-            strand,
-            [](std::shared_ptr<detail::process_stream_state> s) -> boost::asio::awaitable<void> {
-                bool running = !s->finished.exchange(true);
-                s->pending.clear();
-                s->update_drained();
-                co_await detail::ws_close_wait(s->conn, running ? protocol::stream_stop_message() : std::string());
-            }(s),
-            boost::asio::use_awaitable);
-    }(s_);
-}
+WRENN_DECL boost::asio::awaitable<void> process_stream::close() { return detail::close_event_stream(s_); }
 
 } // namespace wrenn

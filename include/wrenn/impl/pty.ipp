@@ -2,43 +2,33 @@
 
 #include <wrenn/client.hpp>
 #include <wrenn/impl/client_impl.hpp>
-#include <wrenn/impl/atomic_exit_code.hpp>
 #include <wrenn/detail/websocket.hpp>
 #include <wrenn/error.hpp>
+#include <wrenn/impl/event_stream.hpp>
 #include <wrenn/protocol/stream_messages.hpp>
 #include <wrenn/pty.hpp>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/system_executor.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/system/system_error.hpp>
-
-#include <atomic>
-#include <deque>
 
 namespace wrenn {
 
 namespace detail {
 
-// Once the session is open, `pending` is touched on the connection's strand
-// only (next() and close() run there); what the accessors and write() read
-// is atomic, so that they may be called from any thread.
-struct pty_state {
-    std::shared_ptr<ws_connection> conn;
-    std::string operation;
-    std::string tag;
-    int pid = 0;
-    std::deque<pty_event> pending;
-    std::atomic<bool> finished = false;
-    std::atomic<bool> drained = false;  // finished and nothing pending: done()
-    atomic_exit_code exit_code;
-
-    void finish() {
-        finished = true;
-        drained = pending.empty();
-        ws_close(conn);
+struct pty_traits {
+    using event_type = pty_event;
+    static constexpr const char* empty_code = "empty_pty";
+    static constexpr const char* empty_text = "pty_session::next() on an empty (moved-from) session";
+    static constexpr bool cancel_ends = false;  // a cancelled next() leaves the session usable (poll with a timer)
+    static std::string stop_message() { return {}; }  // only the socket closes: the terminal keeps running
+    static std::optional<pty_event> decode(std::string&& m) { return protocol::parse_pty_message(m); }  // nullopt: a ping
+    std::string ended_text(const std::string& operation) const {
+        return operation + ": the connection closed before the terminal's exit was reported (the terminal may still "
+                           "be running: pty_connect(\"" + tag + "\") attaches again)";
     }
+    std::string tag;
 };
+struct pty_state final : event_stream_state<pty_traits> {};
 
 inline pty_state& live_pty(const std::shared_ptr<pty_state>& s, const char* what) {
     if (!s) throw usage_error("empty_pty", std::string("pty_session::") + what + " on an empty (moved-from) session");
@@ -47,49 +37,6 @@ inline pty_state& live_pty(const std::shared_ptr<pty_state>& s, const char* what
                                             " after the session ended (exit, fatal error or close); "
                                             "use capsule.pty_connect(tag) to attach again");
     return *s;
-}
-
-// On the connection's strand.
-inline boost::asio::awaitable<std::optional<pty_event>> next_pty_event(std::shared_ptr<pty_state> s) {
-    for (;;) {
-        if (!s->pending.empty()) {
-            auto ev = std::move(s->pending.front());
-            s->pending.pop_front();
-            s->drained = s->finished && s->pending.empty();
-            co_return ev;
-        }
-        if (s->finished) co_return std::nullopt;
-        std::optional<std::string> msg;
-        try {
-            msg = co_await ws_receive(s->conn);
-        } catch (const boost::system::system_error& e) {
-            if (e.code() != boost::asio::error::operation_aborted) s->finish();
-            throw;  // cancelled: the session stays usable
-        } catch (const usage_error&) {
-            throw;  // another next() is waiting: that one goes on
-        } catch (...) {
-            s->finish();
-            throw;
-        }
-        if (!msg) {
-            s->finish();
-            throw protocol_error("stream_ended", s->operation +
-                                                     ": the connection closed before the terminal's exit was reported "
-                                                     "(the terminal may still be running: pty_connect(\"" +
-                                                     s->tag + "\") attaches again)");
-        }
-        std::optional<pty_event> ev;
-        try {
-            ev = protocol::parse_pty_message(*msg);
-        } catch (...) {
-            s->finish();
-            throw;
-        }
-        if (!ev) continue;  // keepalive ping
-        if (ev->is_exit()) s->exit_code = ev->exit_code;
-        if (ev->is_final()) s->finish();  // after exit the server leaves the socket to us
-        co_return ev;
-    }
 }
 
 inline boost::asio::awaitable<void> send_pty(std::shared_ptr<pty_state> s, std::string message) {
@@ -176,24 +123,17 @@ WRENN_DECL pty_session::pty_session(pty_session&&) noexcept = default;
 
 WRENN_DECL pty_session& pty_session::operator=(pty_session&& o) noexcept {
     if (this != &o) {
-        if (s_) detail::ws_close(s_->conn);
+        if (s_) s_->abandon();
         s_ = std::move(o.s_);
     }
     return *this;
 }
 
 WRENN_DECL pty_session::~pty_session() {
-    if (s_) detail::ws_close(s_->conn);
+    if (s_) s_->abandon();
 }
 
-WRENN_DECL boost::asio::awaitable<std::optional<pty_event>> pty_session::next() {
-    return [](std::shared_ptr<detail::pty_state> s) -> boost::asio::awaitable<std::optional<pty_event>> {
-        if (!s) throw usage_error("empty_pty", "pty_session::next() on an empty (moved-from) session");
-        auto strand = s->conn->strand;
-        co_return co_await boost::asio::co_spawn(strand, detail::next_pty_event(std::move(s)),
-                                                 boost::asio::use_awaitable);
-    }(s_);
-}
+WRENN_DECL boost::asio::awaitable<std::optional<pty_event>> pty_session::next() { return detail::next_event(s_); }
 
 WRENN_DECL boost::asio::awaitable<void> pty_session::write(std::string_view bytes) {
     detail::live_pty(s_, "write()");
@@ -213,21 +153,7 @@ WRENN_DECL boost::asio::awaitable<void> pty_session::kill() {
     return detail::send_pty(s_, protocol::pty_kill_message());
 }
 
-WRENN_DECL boost::asio::awaitable<void> pty_session::close() {
-    return [](std::shared_ptr<detail::pty_state> s) -> boost::asio::awaitable<void> {
-        if (!s) co_return;
-        auto strand = s->conn->strand;
-        co_await boost::asio::co_spawn(
-            strand,
-            [](std::shared_ptr<detail::pty_state> s) -> boost::asio::awaitable<void> {
-                s->finished = true;
-                s->pending.clear();
-                s->drained = true;
-                co_await detail::ws_close_wait(s->conn);
-            }(s),
-            boost::asio::use_awaitable);
-    }(s_);
-}
+WRENN_DECL boost::asio::awaitable<void> pty_session::close() { return detail::close_event_stream(s_); }
 
 WRENN_DECL const std::string& pty_session::tag() const noexcept {
     static const std::string none;
