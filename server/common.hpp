@@ -110,7 +110,7 @@ enum class jtype { string, int32, uint32, boolean, string_array, string_map };
 std::optional<json::object> parse_object_body(std::string_view body,
                                               std::initializer_list<std::pair<std::string_view, jtype>> fields);
 
-// ---- sandbox / processes (sandbox.cpp) ----
+// ---- processes in sandboxes (sandbox.cpp, spawn.cpp) ----
 struct spawn_spec {
     std::vector<std::string> argv;      // cmd + args
     std::vector<std::string> env;       // "K=V"
@@ -150,50 +150,10 @@ spawned spawn_process(const spawn_spec& spec);  // throws std::system_error
 // The same, without blocking the server while the child gets to exec. Closes
 // spec.tty_fd once the child has it. `spec` must live until it completes.
 asio::awaitable<spawned> spawn_process_async(const spawn_spec& spec);
-// bwrap mode: the capsule's long-lived namespace holder (`bwrap ... sleep
-// infinity`), and with sandbox.netns its network link (slirp4netns).
-struct capsule_init {
-    spawned init;            // the bwrap process (out/err fds closed)
-    pid_t ns_pid = -1;       // the pid-namespace init inside
-    int netns_fd = -1;       // /proc/<ns_pid>/ns/net (netns mode), O_CLOEXEC
-    spawned slirp;           // slirp4netns (netns mode; pid -1 when it did not come up)
-    int slirp_exit_fd = -1;  // closing it stops slirp4netns
-};
-// Starts it without blocking the server (waits up to 5 s for each step).
-// The capsule's /etc/hosts is written to <root's parent>/hosts.
-asio::awaitable<capsule_init> spawn_capsule_init(const fs::path& root, const std::string& cgroup_procs);
-// The /etc/hosts a capsule sees: the host's, plus `capsule` and
-// `host.wrenn.internal` (the host's loopback: 10.0.2.2 through slirp4netns
-// with a network namespace, else 127.0.0.1). Written next to the capsule root.
-fs::path write_capsule_hosts(const fs::path& root);
-// A TCP socket (non-blocking, close-on-exec) created inside the network
-// namespace `netns_fd` (-1: the server's own). Throws std::system_error.
-int socket_in_netns(int netns_fd);
 // Waits (without blocking the thread) for the child to exit and reaps it.
 asio::awaitable<int> wait_child(pid_t pid, int pidfd);
 // Runs a host helper (cp, rm) and returns its exit status (-1 on spawn failure).
 asio::awaitable<int> run_host(std::vector<std::string> argv);
-
-// A pseudo-terminal for a capsule: from the capsule's own devpts (through
-// /proc/<ns_pid>/root/dev/ptmx) when possible, so `tty` inside names a path
-// that exists there; else a host PTY. Both fds close-on-exec. Throws std::system_error.
-struct pty_fds {
-    int master = -1, slave = -1;
-    bool in_capsule = false;
-};
-pty_fds open_pty(pid_t ns_pid, unsigned cols, unsigned rows);
-
-std::vector<pid_t> process_tree(const std::vector<pid_t>& roots);  // roots + descendants that exist
-std::string proc_comm(pid_t pid);
-void signal_tree(pid_t root, int sig, bool skip_bwrap);
-
-// Freezer cgroup per capsule (empty strings / no-ops when unavailable).
-std::string freezer_dir(std::string_view capsule_id);
-bool freezer_create(std::string_view capsule_id);
-bool freezer_set(std::string_view capsule_id, bool frozen);
-std::string freezer_state(std::string_view capsule_id);
-std::vector<pid_t> freezer_procs(std::string_view capsule_id);
-void freezer_remove(std::string_view capsule_id);
 
 // ---- process output hubs (procs.cpp) ----
 // What a process produces, as its hub hands it to subscribers.
@@ -383,41 +343,7 @@ struct ws_route {
 };
 std::optional<ws_route> match_ws_route(const app_state& app, std::string_view target);
 
-// ---- WebSocket sessions (ws.cpp over the connection http.cpp provides) ----
-struct ws_message {
-    enum status_t { message, ended, timeout } status = ended;
-    std::string data;  // the payload of a text or binary message
-};
-
-// A server-side WebSocket after the upgrade (plain or TLS), on the server's
-// one thread. A read is pending all the time (client pings get pongs, client
-// close frames are answered); messages wait in a small inbox (64 messages /
-// 4 MiB; more are dropped). Sends are queued and written one at a time. The
-// server never sends a close frame: finish() writes what is queued, then ends
-// the connection (TCP FIN; with TLS a close_notify alert first).
-class ws_conn {
-public:
-    virtual ~ws_conn() = default;
-    // The next client message; `ended` once the client is gone or after
-    // finish(); `timeout` at the deadline.
-    virtual asio::awaitable<ws_message> receive_until(std::chrono::steady_clock::time_point deadline) = 0;
-    asio::awaitable<ws_message> receive() { return receive_until(std::chrono::steady_clock::time_point::max()); }
-    // Queues one text frame. false (nothing queued) when more than 16 MiB
-    // wait already, unless `force`. Ignored once closing().
-    virtual bool send(std::string text, bool force = false) = 0;
-    // Sends what is queued, then closes the connection.
-    virtual void finish() = 0;
-    // finish() was called or the client is gone.
-    virtual bool closing() const = 0;
-};
-
-asio::awaitable<void> ws_session(app_state& app, std::shared_ptr<ws_conn> ws, ws_route route, request req);
-
-// ---- file routes (files.cpp), after authentication ----
-// op: write, read, list, mkdir, remove, stream/write, stream/read
-asio::awaitable<answer> file_route(app_state& app, const std::string& id, const std::string& op, request& req);
-
-// ---- HTTP server (http.cpp) ----
+// ---- HTTP server (http.cpp; capsule_http_status: proxy.cpp) ----
 struct tls_files { std::string cert, key; };
 // GET http://127.0.0.1:<port><target> inside the capsule (its network
 // namespace when it has one); the answer's status, or 0 when the connection

@@ -5,8 +5,9 @@
 // (refuse it, proxy it, upgrade it, hand it to the API router), which route
 // of the router it names and whether it is authenticated, and whether a
 // route's JSON body has the right shape. No sockets, no processes, no files:
-// http.cpp and routes.cpp call these, and so does the fuzz target
-// tests/fuzz/fuzz_server_request.cpp, on arbitrary bytes.
+// http.cpp and the routes (routes*.cpp, files.cpp, file_upload.cpp) call
+// these, and so does the fuzz target tests/fuzz/fuzz_server_request.cpp, on
+// arbitrary bytes.
 #pragma once
 
 #include "common.hpp"

@@ -1,5 +1,7 @@
 // wrenn-local: capsule and template state, lifecycle helpers, the reaper.
 #include "common.hpp"
+#include "capsule_init.hpp"
+#include "proc_control.hpp"
 
 #include <wrenn/models.hpp>
 

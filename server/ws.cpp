@@ -1,7 +1,10 @@
 // wrenn-local: the WebSocket routes (WIRE.md §7): exec stream (§8), attach to
-// a running process (§9), PTY (§11). They run over ws_conn (http.cpp) and get
-// process output from the process hubs (procs.cpp).
+// a running process (§9), PTY (§11). They run over ws_conn (ws_transport.cpp)
+// and get process output from the process hubs (procs.cpp).
 #include "common.hpp"
+#include "proc_control.hpp"
+#include "pty.hpp"
+#include "ws.hpp"
 
 #include <wrenn/protocol/base64.hpp>
 

@@ -76,7 +76,7 @@ void check_status_in(unsigned status, std::initializer_list<unsigned> allowed, c
     fuzz::check(false, what);
 }
 
-// The route's body check, as routes.cpp/files.cpp run it.
+// The route's body check, as the routes (routes_*.cpp, files.cpp) run it.
 void check_body(const route_plan& plan, std::string_view body) {
     auto refused = [](const auto& c) {
         if (auto* a = std::get_if<answer>(&c)) {

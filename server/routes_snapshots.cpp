@@ -1,0 +1,143 @@
+// wrenn-local: snapshots (templates made from a capsule): creating one (a
+// copy of the capsule's root, frozen meanwhile), listing and deleting them.
+#include "routes.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <algorithm>
+#include <fstream>
+
+namespace wl {
+
+namespace {
+
+const std::string name_rule = "name must match ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$";
+
+void write_template_meta(app_state& app, const template_entry& t) {
+    std::ofstream out(app.state_dir / "templates" / (t.name + ".json"));
+    out << json_text(json::object{{"vcpus", t.vcpus},
+                                  {"memory_mb", t.memory_mb},
+                                  {"created_unix", static_cast<std::int64_t>(sys_clock::to_time_t(t.created_at))}});
+}
+
+asio::awaitable<bool> do_snapshot(app_state& app, std::shared_ptr<capsule> c, std::shared_ptr<template_entry> t,
+                                  std::string prev, bool restore) {
+    c->busy = true;
+    if (prev == "running") co_await freeze(*c);
+    std::error_code ec;
+    {
+        std::vector<std::string> cmd_{"rm", "-rf", "--one-file-system", t->dir.string()};
+        if (fs::exists(t->dir, ec)) co_await run_host(std::move(cmd_));
+    }
+    std::vector<std::string> cmd_{"cp", "-a", "--", c->root.string(), t->dir.string()};
+    int rc = co_await run_host(std::move(cmd_));
+    bool ok = rc == 0 && c->status != "stopped";
+    if (ok) {
+        t->size_bytes = dir_size(t->dir);
+        t->vcpus = c->vcpus;
+        t->memory_mb = c->memory_mb;
+        t->created_at = sys_clock::now();
+        t->ready = true;
+        write_template_meta(app, *t);
+        log("snapshot %s of %s written (%lld bytes)", t->name.c_str(), c->id.c_str(),
+            static_cast<long long>(t->size_bytes));
+    } else {
+        log("snapshot %s of %s failed (cp exit %d)", t->name.c_str(), c->id.c_str(), rc);
+        auto it = app.templates.find(t->name);
+        if (it != app.templates.end() && it->second == t) app.templates.erase(it);
+        {
+            std::vector<std::string> cmd_{"rm", "-rf", "--one-file-system", t->dir.string()};
+            co_await run_host(std::move(cmd_));
+        }
+    }
+    if (restore && c->status == "snapshotting") {
+        if (prev == "running") thaw(*c);
+        c->status = prev;
+        c->touch();
+    }
+    c->busy = false;
+    co_return ok;
+}
+
+} // namespace
+
+asio::awaitable<answer> create_snapshot(app_state& app, const request& req) {
+    auto checked_body = check_snapshot_body(req.body);
+    if (auto* refusal = std::get_if<answer>(&checked_body)) co_return std::move(*refusal);
+    auto sb = std::get<snapshot_body>(std::move(checked_body));
+    const std::string sid = sb.sandbox_id;
+    std::string name = sb.name;
+    if (name.empty()) name = "template-" + random_hex(4);
+    if (auto it = app.templates.find(name); it != app.templates.end()) {
+        if (it->second->platform)
+            co_return error_answer(409, "name_reserved", "template name is reserved by a global template");
+        co_return error_answer(409, "template_name_taken",
+                               "snapshot name already exists; delete the existing snapshot first to reuse this name");
+    }
+    auto c = find_capsule(app, sid);
+    if (!c) co_return error_answer(404, "not_found", "sandbox not found");
+    if ((c->status != "running" && c->status != "paused") || c->busy)
+        co_return error_answer(409, "invalid_state", "sandbox must be running or paused");
+    auto t = std::make_shared<template_entry>();
+    t->name = name;
+    t->type = "snapshot";
+    t->ready = false;
+    t->dir = app.state_dir / "templates" / name;
+    t->created_at = sys_clock::now();
+    app.templates[name] = t;
+    std::string prev = c->status;
+    if (app.snapshot_status == 202) {
+        c->status = "snapshotting";
+        c->touch();
+        auto a = json_answer(202, capsule_json(*c, false));
+        asio::co_spawn(app.io, do_snapshot(app, c, t, prev, true), asio::detached);
+        co_return a;
+    }
+    c->status = "paused";
+    c->touch();
+    bool ok = co_await do_snapshot(app, c, t, prev, false);
+    if (!ok) {
+        if (prev == "running" && c->status == "paused") {
+            thaw(*c);
+            c->status = "running";
+        }
+        co_return error_answer(502, "agent_error", "failed to create snapshot");
+    }
+    co_return json_answer(201, template_json(*t));
+}
+
+answer list_snapshots(app_state& app, const std::map<std::string, std::string>& q) {
+    std::string type = query_value(q, "type");
+    std::vector<std::shared_ptr<template_entry>> v;
+    for (auto& [n, t] : app.templates)
+        if (t->ready && (type.empty() || t->type == type)) v.push_back(t);
+    std::stable_sort(v.begin(), v.end(), [](auto& a, auto& b) {
+        if (a->platform != b->platform) return !a->platform;
+        return a->created_at > b->created_at;
+    });
+    json::array arr;
+    for (auto& t : v) arr.push_back(template_json(*t));
+    return json_answer(200, arr);
+}
+
+asio::awaitable<answer> delete_snapshot(app_state& app, const std::string& name) {
+    if (!valid_name(name)) co_return error_answer(400, "invalid_request", "invalid snapshot name: " + name_rule);
+    if (name == "minimal") co_return error_answer(403, "forbidden", "the minimal template cannot be deleted");
+    auto it = app.templates.find(name);
+    if (it == app.templates.end() || !it->second->ready)
+        co_return error_answer(404, "not_found", "template not found");
+    if (it->second->platform)
+        co_return error_answer(403, "forbidden", "platform templates cannot be deleted here");
+    auto t = it->second;
+    app.templates.erase(it);
+    std::error_code ec;
+    fs::remove(app.state_dir / "templates" / (name + ".json"), ec);
+    std::vector<std::string> cmd_{"rm", "-rf", "--one-file-system", t->dir.string()};
+    int rc = co_await run_host(std::move(cmd_));
+    if (rc != 0) co_return error_answer(500, "agent_error", "failed to delete snapshot files");
+    log("snapshot %s deleted", name.c_str());
+    co_return empty_answer(204);
+}
+
+} // namespace wl
