@@ -14,6 +14,7 @@
 #include <wrenn/sync/capsule.hpp>
 #include <wrenn/sync/client.hpp>
 
+#include "build_kind.hpp"
 #include "local_server.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -306,6 +307,15 @@ void drive(thread_pool& pool, wrenn::client& c, int operations) {
     std::filesystem::remove_all(dir);
 }
 
+// The server's config, with room for connecting under a sanitizer: hundreds
+// of operations start at once, and each new connection's TLS handshake (or
+// a kernel's WebSocket upgrade) then queues behind the others on both sides.
+wrenn::config threads_config(const local_server& srv) {
+    auto cfg = srv.config();
+    cfg.timeouts.connect *= wrenn_test::slowdown;
+    return cfg;
+}
+
 } // namespace
 
 TEST_CASE("threads: one client on an io_context run by 4 threads, mixed operations on 20 capsules", "[threads]") {
@@ -313,7 +323,7 @@ TEST_CASE("threads: one client on an io_context run by 4 threads, mixed operatio
     CAPTURE(tls);
     local_server srv({.tls = tls});
     thread_pool pool(1, 4);
-    wrenn::client c(pool.executor(0), srv.config());
+    wrenn::client c(pool.executor(0), threads_config(srv));
     drive(pool, c, operation_count() / 2);
     pool.stop();
 }
@@ -321,14 +331,14 @@ TEST_CASE("threads: one client on an io_context run by 4 threads, mixed operatio
 TEST_CASE("threads: two io_contexts of 2 threads each share one client", "[threads]") {
     local_server srv;
     thread_pool pool(2, 2);
-    wrenn::client c(pool.executor(0), srv.config());
+    wrenn::client c(pool.executor(0), threads_config(srv));
     drive(pool, c, operation_count());
     pool.stop();
 }
 
 TEST_CASE("threads: one blocking client shared by 8 threads, each call blocking its own thread only", "[threads]") {
     local_server srv;
-    wrenn::sync::client c(srv.config());
+    wrenn::sync::client c(threads_config(srv));
     std::vector<wrenn::sync::capsule> caps;
     for (int k = 0; k < 4; ++k) {
         caps.push_back(wrenn::sync::capsule::create(c, {.wait = true}));
