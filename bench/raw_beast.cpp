@@ -8,6 +8,8 @@
 //   --mode threads     the same with blocking Beast calls, --concurrency
 //                      threads with a connection each: the limit for the
 //                      blocking API, which gets its requests in flight that way
+//   --mode two-threads the same coroutines on an io_context run by 2 threads:
+//                      what Asio's scheduler alone costs when shared
 //   --mode read-only   no HTTP parser and no JSON, no Beast at all: the
 //                      request written as prepared bytes, the answer read
 //                      from the socket until its Content-Length is in. Not a
@@ -197,12 +199,17 @@ int main(int argc, char** argv) {
         ioc.run();
         return bench::report(plan, workers);
     }
-    if (!opts.mode.empty() && opts.mode != "coroutines") {
+    const bool two_threads = opts.mode == "two-threads";
+    if (!opts.mode.empty() && opts.mode != "coroutines" && !two_threads) {
         std::cerr << "raw_beast: unknown --mode " << opts.mode << "\n";
         return 2;
     }
+    asio::io_context shared_ioc(two_threads ? 2 : 1);
     plan.start();
-    for (auto& s : workers) asio::co_spawn(ioc, worker(plan, endpoints, w, opts.id, s), asio::detached);
-    ioc.run();
+    for (auto& s : workers) asio::co_spawn(shared_ioc, worker(plan, endpoints, w, opts.id, s), asio::detached);
+    std::thread second;
+    if (two_threads) second = std::thread([&shared_ioc] { shared_ioc.run(); });
+    shared_ioc.run();
+    if (second.joinable()) second.join();
     return bench::report(plan, workers);
 }

@@ -137,8 +137,10 @@ public:
 private:
     using pool_type = protocol::connection_pool<http_connection>;
 
+    // A new connection whose socket runs on `ex`; a plain one moves to `home` once connected.
     WRENN_DECL boost::asio::awaitable<std::unique_ptr<http_connection>> connect(clock::time_point deadline,
-                                                                               boost::asio::any_io_executor ex);
+                                                                               boost::asio::any_io_executor ex,
+                                                                               boost::asio::any_io_executor home = {});
     WRENN_DECL void release(std::unique_ptr<http_connection> c, bool reusable);
     // Waits until release() wakes it (a connection came free) or `timer`
     // expires; the waiter is queued under the lock, so no wake-up is lost.
