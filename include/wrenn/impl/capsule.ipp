@@ -24,7 +24,8 @@ struct capsule_info_slot {
 } // namespace detail
 
 WRENN_DECL capsule::capsule(const client& c, std::string capsule_id, std::optional<capsule_info> info)
-    : commands(wrenn::detail::client_access::impl(c), capsule_id), files(wrenn::detail::client_access::impl(c), capsule_id), git(commands), client_(c),
+    : commands(detail::client_access::impl(c), capsule_id), files(detail::client_access::impl(c), capsule_id),
+      git(commands), client_(c),
       id_(std::move(capsule_id)), info_(std::make_shared<detail::capsule_info_slot>()) {
     info_->info = std::move(info);
 }
@@ -157,7 +158,7 @@ WRENN_DECL asio::awaitable<snapshot_result> capsule::create_snapshot_impl(std::s
 }
 
 WRENN_DECL std::string capsule::get_url(unsigned port) const {
-    const auto& impl = *wrenn::detail::client_access::impl(client_);
+    const auto& impl = *detail::client_access::impl(client_);
     return protocol::capsule_proxy_url(impl.base, impl.cfg.proxy_domain, id_, port);
 }
 
@@ -169,12 +170,12 @@ WRENN_DECL asio::awaitable<pty_session> capsule::pty(pty_options opts) const {
     start.rows = opts.rows;
     start.envs = opts.envs.to_map();
     start.cwd = std::string(opts.cwd);
-    return detail::open_pty(wrenn::detail::client_access::impl(client_), id_, protocol::pty_start_message(start));
+    return detail::open_pty(detail::client_access::impl(client_), id_, protocol::pty_start_message(start));
 }
 
 WRENN_DECL asio::awaitable<pty_session> capsule::pty_connect(std::string tag) const {
     if (tag.empty()) throw usage_error("invalid_tag", "capsule.pty_connect: the tag is empty; pass pty_session::tag()");
-    return detail::connect_pty(wrenn::detail::client_access::impl(client_), id_, std::move(tag));
+    return detail::connect_pty(detail::client_access::impl(client_), id_, std::move(tag));
 }
 
 } // namespace wrenn

@@ -380,7 +380,7 @@ WRENN_DECL std::string decode_binary(std::string_view base64_text) {
 
 WRENN_DECL code_runner::code_runner(capsule cap, std::string kernel)
     : capsule(std::move(cap)),
-      st_(std::make_shared<detail::code_runner_state>(wrenn::detail::client_access::impl(owner_client()), id(), std::move(kernel))) {}
+      st_(std::make_shared<detail::code_runner_state>(detail::client_access::impl(owner_client()), id(), std::move(kernel))) {}
 
 WRENN_DECL boost::asio::awaitable<code_runner> code_runner::create(const client& c, code_runner_options opts) {
     create_options co;
