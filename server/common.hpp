@@ -309,6 +309,9 @@ asio::awaitable<void> kill_all(capsule& c);
 // bwrap mode: (re)starts the namespace holder (and its network link) when it
 // is not alive; concurrent calls wait for the one start. Throws std::system_error.
 asio::awaitable<void> ensure_init(app_state& app, std::shared_ptr<capsule> c);
+// Starts `spec` in capsule `c`: its namespace holder first (ensure_init),
+// then the process inside it. Throws std::system_error.
+asio::awaitable<spawned> spawn_in_capsule(app_state& app, std::shared_ptr<capsule> c, spawn_spec spec);
 // A spawn_spec for a process in capsule `c` (its root and freezer cgroup).
 spawn_spec capsule_spec(const capsule& c, std::vector<std::string> argv, std::vector<std::string> env, std::string cwd);
 // Closes the capsule's network link (slirp4netns exits) and namespace fd.

@@ -67,9 +67,7 @@ asio::awaitable<void> start_jupyter(app_state& app, std::shared_ptr<capsule> c) 
     auto spec = capsule_spec(*c, std::move(argv), capsule_env(&extra), resolve_cwd(c->root, "").value_or("/"));
     spawned sp;
     try {
-        co_await ensure_init(app, c);
-        spec.ns_pid = c->ns_pid;
-        sp = co_await spawn_process_async(spec);
+        sp = co_await spawn_in_capsule(app, c, std::move(spec));
     } catch (const std::exception& e) {
         log("capsule %s: cannot start Jupyter: %s", c->id.c_str(), e.what());
         co_return;

@@ -45,9 +45,7 @@ asio::awaitable<answer> exec(app_state& app, const std::string& id, const reques
     auto t0 = std::chrono::steady_clock::now();
     spawned sp;
     try {
-        co_await ensure_init(app, c);
-        spec.ns_pid = c->ns_pid;
-        sp = co_await spawn_process_async(spec);
+        sp = co_await spawn_in_capsule(app, c, std::move(spec));
     } catch (const std::system_error& e) {
         co_return error_answer(502, "agent_error", std::string("failed to start process: ") + e.what());
     }

@@ -176,6 +176,12 @@ forked start_process(const spawn_spec& spec) {
 
 spawned spawn_process(const spawn_spec& spec) { return wait_exec_sync(start_process(spec)); }
 
+asio::awaitable<spawned> spawn_in_capsule(app_state& app, std::shared_ptr<capsule> c, spawn_spec spec) {
+    co_await ensure_init(app, c);
+    spec.ns_pid = c->ns_pid;
+    co_return co_await spawn_process_async(spec);
+}
+
 asio::awaitable<spawned> spawn_process_async(const spawn_spec& spec) {
     forked f;
     try {

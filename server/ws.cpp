@@ -187,9 +187,7 @@ asio::awaitable<void> exec_stream(app_state& app, std::shared_ptr<ws_conn> ws, c
     try {
         if (has_nul(argv)) throw std::system_error(EINVAL, std::generic_category(), "exec " + cmd);
         auto spec = capsule_spec(*c, argv, capsule_env(nullptr), resolve_cwd(c->root, "").value_or("/"));
-        co_await ensure_init(app, c);
-        spec.ns_pid = c->ns_pid;
-        sp = co_await spawn_process_async(spec);
+        sp = co_await spawn_in_capsule(app, c, std::move(spec));
     } catch (const std::exception& e) {
         fail(*ws, std::string("failed to start exec stream: ") + e.what(), false);
         co_return;
