@@ -3,6 +3,10 @@
 //
 //   --mode two-threads   the same client and coroutines, the io_context run
 //                        by 2 threads: what sharing a client costs
+//   --mode two-clients   2 threads, each running an io_context of its own with
+//                        a client of its own and half the requests in flight:
+//                        2 threads with nothing shared, the limit beside
+//                        two-threads (what sharing the client costs is the gap)
 //   --mode pooled        (default) one client: its keep-alive pool
 //   --mode fresh-client  a new wrenn::client per request: a new connection
 //                        (and TLS handshake) each time, through the public API
@@ -21,6 +25,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <iostream>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -79,15 +84,23 @@ int main(int argc, char** argv) {
         ts.max_idle_age = std::chrono::milliseconds(0);
         wrenn::detail::client_access::impl(sh.client)->transport = wrenn::detail::make_http_transport(ioc.get_executor(), ts);
     } else if (!opts.mode.empty() && opts.mode != "pooled" && opts.mode != "fresh-client" &&
-               opts.mode != "two-threads") {
+               opts.mode != "two-threads" && opts.mode != "two-clients") {
         std::cerr << "wrenn_coro: unknown --mode " << opts.mode << "\n";
         return 2;
     }
     std::vector<bench::samples> workers(static_cast<std::size_t>(opts.concurrency));
+    // two-clients: the second half of the workers on a second io_context and client
+    asio::io_context other_ioc(1);
+    std::optional<shared> other;
+    if (opts.mode == "two-clients") other.emplace(shared{plan, cfg, wrenn::client(other_ioc.get_executor(), cfg), false, opts.id});
     plan.start();
-    for (auto& s : workers) asio::co_spawn(ioc, worker(sh, s), asio::detached);
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+        if (other && i % 2) asio::co_spawn(other_ioc, worker(*other, workers[i]), asio::detached);
+        else asio::co_spawn(ioc, worker(sh, workers[i]), asio::detached);
+    }
     std::vector<std::thread> extra;
     for (int t = 1; t < threads; ++t) extra.emplace_back([&ioc] { ioc.run(); });
+    if (other) extra.emplace_back([&other_ioc] { other_ioc.run(); });
     ioc.run();
     for (auto& t : extra) t.join();
     return bench::report(plan, workers);

@@ -3,6 +3,7 @@
 // handing each message to the waiting consumer (or keeping one ahead).
 #pragma once
 
+#include <wrenn/detail/continuation.hpp>
 #include <wrenn/detail/ws_connection.hpp>
 
 namespace wrenn::detail {
@@ -26,7 +27,7 @@ public:
         // not cancellable: a half-written frame would break the connection
         auto [ec, n] = co_await asio::async_write(
             io(), asio::buffer(out),
-            asio::bind_cancellation_slot(asio::cancellation_slot(), asio::as_tuple(asio::use_awaitable)));
+            asio::bind_cancellation_slot(asio::cancellation_slot(), as_continuation(asio::as_tuple(asio::use_awaitable))));
         co_return ec;
     }
 
@@ -70,9 +71,9 @@ private:
         in_end -= in_begin;
         in_begin = 0;
         io().async_read_some(asio::buffer(in.data() + in_end, in.size() - in_end),
-                             [self = std::move(self)](boost::system::error_code e, std::size_t n) mutable {
+                             as_continuation([self = std::move(self)](boost::system::error_code e, std::size_t n) mutable {
                                  self->on_read(std::move(self), e, n);
-                             });
+                             }));
     }
 
     void on_read(std::shared_ptr<ws_stream> self, boost::system::error_code e, std::size_t n) {

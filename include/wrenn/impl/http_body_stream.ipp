@@ -2,6 +2,7 @@
 // until the body is complete.
 #pragma once
 
+#include <wrenn/detail/continuation.hpp>
 #include <wrenn/detail/http_transport.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -40,7 +41,7 @@ struct http_body_stream::state {
             if (e != event::need_more) co_return e;
             transport->watch(c, deadline, idle);
             // 64 KiB reads: a 1 GiB download at curl's pace (bench/NOTES.md)
-            auto [ec, n] = co_await stream.async_read_some(c.in.room(64 * 1024), asio::as_tuple(asio::use_awaitable));
+            auto [ec, n] = co_await stream.async_read_some(c.in.room(64 * 1024), as_continuation(asio::as_tuple(asio::use_awaitable)));
             // the reader may take its time before the next call: no idle limit meanwhile
             http_transport::unwatch(c);
             if (ec == asio::error::eof) {

@@ -3,6 +3,7 @@
 // body (send_streaming), and the errors they end in.
 #pragma once
 
+#include <wrenn/detail/continuation.hpp>
 #include <wrenn/detail/http_transport.hpp>
 #include <wrenn/error.hpp>
 #include <wrenn/protocol/answers.hpp>
@@ -84,9 +85,9 @@ WRENN_DECL void http_transport::write_head(http_connection& c, const http_reques
 template <class Stream>
 auto read_some(Stream& stream, asio::mutable_buffer room) {
     if constexpr (requires { stream.async_read_some(room, asio::as_tuple(asio::deferred)); })
-        return stream.async_read_some(room, asio::as_tuple(asio::deferred));
+        return stream.async_read_some(room, as_continuation(asio::as_tuple(asio::deferred)));
     else
-        return stream.async_read_some(room, asio::as_tuple(asio::use_awaitable));
+        return stream.async_read_some(room, as_continuation(asio::as_tuple(asio::use_awaitable)));
 }
 
 
@@ -116,7 +117,7 @@ asio::awaitable<http_response> http_transport::exchange(Stream& stream, http_con
         watch(c, deadline, idle);
         st.write_failed = true;
         // deferred, not use_awaitable: awaited in place, without a coroutine frame of Asio's
-        co_await asio::async_write(stream, request_buffers(c, req), asio::deferred);
+        co_await asio::async_write(stream, request_buffers(c, req), as_continuation(asio::deferred));
         st.write_failed = false;
     }
     auto& r = c.reader;
