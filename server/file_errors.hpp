@@ -3,6 +3,7 @@
 // the JSON error envelope with the helpers below.
 #pragma once
 
+#include "api_errors.hpp"
 #include "common.hpp"
 
 #include <cctype>
@@ -39,7 +40,7 @@ inline answer invalid(std::string_view message) { return error_answer(400, "inva
 // The answer to a sys_error (see above); `what` names what the route does.
 inline answer agent_failure(const char* what, const std::string& shown, const sys_error& e) {
     std::string text = e.text.empty() ? errtext(e.err) : e.text;
-    return error_answer(502, "agent_error", std::string(what) + ": " + e.verb + " " + shown + ": " + text);
+    return errors::file_syscall(e.err, std::string(what) + ": " + e.verb + " " + shown + ": " + text);
 }
 
 } // namespace wl

@@ -1,6 +1,7 @@
 // wrenn-local: the multipart uploads (see file_upload.hpp): the body is
 // parsed as it arrives (multipart.hpp) and written through the capsule's
 // confinement (capsule_paths.hpp).
+#include "api_errors.hpp"
 #include "file_upload.hpp"
 #include "capsule_paths.hpp"
 #include "front.hpp"
@@ -115,7 +116,7 @@ asio::awaitable<answer> upload(const capsule& c, request& req, bool streaming) {
                             file_seen = true;
                             cur = part::file;
                             if (streaming) {
-                                if (path.empty()) co_return invalid("path field is required");
+                                if (path.empty()) co_return errors::missing_field("path", "path field is required");
                                 out = open_for_write(c.root, shown);
                             } else {
                                 out = spool_file(c.dir);
@@ -157,8 +158,8 @@ asio::awaitable<answer> upload(const capsule& c, request& req, bool streaming) {
             if (piece.end) break;
         }
         if (!finished) co_return invalid("failed to parse multipart");
-        if (path.empty()) co_return invalid("path field is required");
-        if (!file_done) co_return invalid("file field is required");
+        if (path.empty()) co_return errors::missing_field("path", "path field is required");
+        if (!file_done) co_return errors::missing_field("file", "file field is required");
         if (!streaming) {
             auto dest = open_for_write(c.root, shown);
             copy_all(out.get(), dest.get());

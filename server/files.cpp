@@ -1,6 +1,7 @@
 // wrenn-local: the file routes (WIRE.md §10): read, list, mkdir and remove
 // here; the uploads in file_upload.cpp. Every path goes through the
 // capsule's confinement (capsule_paths.hpp).
+#include "api_errors.hpp"
 #include "files.hpp"
 #include "capsule_paths.hpp"
 #include "file_entries.hpp"
@@ -184,8 +185,8 @@ answer json_route(const capsule& c, const std::string& op, const request& req) {
 asio::awaitable<answer> file_route(app_state& app, const std::string& id, const std::string& op, request& req) {
     if (!valid_capsule_id(id)) co_return invalid("invalid sandbox ID");
     auto c = find_capsule(app, id);
-    if (!c) co_return error_answer(404, "not_found", "sandbox not found");
-    if (c->status != "running") co_return error_answer(409, "invalid_state", "sandbox is not running");
+    if (!c) co_return errors::capsule_not_found();
+    if (c->status != "running") co_return errors::not_running(c->status, "sandbox is not running");
     // File operations do not count as activity (last_active_at stays).
     if (op == "write" || op == "stream/write") co_return co_await upload(*c, req, op == "stream/write");
     answer a = json_route(*c, op, req);

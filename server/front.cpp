@@ -1,5 +1,6 @@
 // wrenn-local: the sans-I/O front of request handling (see front.hpp).
 #include "front.hpp"
+#include "api_errors.hpp"
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -254,12 +255,13 @@ route_plan plan_route(const app_state& app, const request& req) {
     if (segs.size() < 2 || segs[0] != "v1") return early(route_not_found());
 
     // Authentication (WIRE.md §1.3): X-API-Key, else Bearer (no JWTs here).
-    if (req.api_key) {
-        if (!same_secret(*req.api_key, app.api_key)) return early(error_answer(401, "unauthorized", "invalid API key"));
-    } else if (req.authorization && req.authorization->rfind("Bearer ", 0) == 0) {
+    // (0.4.0: the key only; a Bearer token is never read, so it is no credential)
+    if (req.api_key && (!api_04() || !req.api_key->empty())) {
+        if (!same_secret(*req.api_key, app.api_key)) return early(errors::bad_api_key());
+    } else if (!api_04() && req.authorization && req.authorization->rfind("Bearer ", 0) == 0) {
         return early(error_answer(401, "unauthorized", "invalid or expired token"));
     } else {
-        return early(error_answer(401, "unauthorized", "X-API-Key or Authorization: Bearer <token> required"));
+        return early(errors::no_credentials());
     }
 
     const auto n = segs.size();
@@ -288,7 +290,7 @@ route_plan plan_route(const app_state& app, const request& req) {
                     auto range = get(plan.query, "range");
                     if (!range.empty() && range != "5m" && range != "1h" && range != "6h" && range != "24h" &&
                         range != "30d")
-                        return early(bad_request("range must be one of: 5m, 1h, 6h, 24h, 30d"));
+                        return early(errors::bad_range("5m, 1h, 6h, 24h, 30d"));
                     plan.route = route_id::stats;
                     return plan;
                 }
@@ -320,7 +322,7 @@ route_plan plan_route(const app_state& app, const request& req) {
                 auto range = get(plan.query, "range");
                 static const char* const ranges[] = {"5m", "10m", "1h", "2h", "6h", "12h", "24h"};
                 if (!range.empty() && std::find(std::begin(ranges), std::end(ranges), range) == std::end(ranges))
-                    return early(bad_request("range must be one of: 5m, 10m, 1h, 2h, 6h, 12h, 24h"));
+                    return early(errors::bad_range("5m, 10m, 1h, 2h, 6h, 12h, 24h"));
                 return with_id(route_id::metrics);
             }
             if (what == "processes") {
@@ -399,7 +401,7 @@ checked<wrenn::exec_request> check_exec_body(std::string_view body) {
                                       {"cwd", jtype::string}});
     if (!o) return bad_json();
     auto er = json::value_to<wrenn::exec_request>(json::value(std::move(*o)));
-    if (er.cmd.empty()) return bad_request("cmd is required");
+    if (er.cmd.empty()) return errors::missing_field("cmd", "cmd is required");
     if (er.cmd.find('\0') != std::string::npos) return bad_request("invalid request");
     for (auto& a : er.args)
         if (a.find('\0') != std::string::npos) return bad_request("invalid request");
@@ -412,7 +414,7 @@ checked<snapshot_body> check_snapshot_body(std::string_view body) {
     snapshot_body b;
     if (auto* v = o->if_contains("sandbox_id"); v && v->is_string()) b.sandbox_id = v->get_string();
     if (auto* v = o->if_contains("name"); v && v->is_string()) b.name = v->get_string();
-    if (b.sandbox_id.empty()) return bad_request("sandbox_id is required");
+    if (b.sandbox_id.empty()) return errors::missing_field("sandbox_id", "sandbox_id is required");
     if (!valid_capsule_id(b.sandbox_id)) return bad_request("invalid sandbox_id");
     if (!b.name.empty() && !valid_name(b.name))
         return bad_request("invalid snapshot name: name must match ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$");
@@ -453,7 +455,7 @@ checked<file_body_request> check_file_body(std::string_view op, std::string_view
         if (auto* v = o->if_contains("depth"); v && !v->is_null())
             r.depth = static_cast<std::uint32_t>(v->is_int64() ? v->get_int64()
                                                                : static_cast<std::int64_t>(v->get_uint64()));
-    if (path.empty()) return bad_request("path is required");
+    if (path.empty()) return errors::missing_field("path", "path is required");
     std::string why;
     auto full = check_upload_path(path, why);
     if (!full) return bad_request(why);

@@ -6,6 +6,7 @@
 // on the WebSocket routes leave HTTP for run_ws (ws_transport.hpp). Requests
 // for `{port}-{capsule id}.<domain>` hosts bypass the API and are proxied to
 // that port in the capsule (WIRE.md §12.2, proxy.hpp).
+#include "api_errors.hpp"
 #include "common.hpp"
 #include "front.hpp"
 #include "http_write.hpp"
@@ -40,6 +41,7 @@ bool closed_by_peer(const boost::system::error_code& ec) {
 template <class Stream>
 asio::awaitable<void> refuse(Stream& stream, beast::tcp_stream& raw, boost::system::error_code ec) {
     answer refusal = refusal_for(ec);  // named first (g++ 12, see the README's compiler notes)
+    stamp_request_id(refusal);
     raw.expires_after(io_timeout);
     if (co_await write_answer(stream, refusal, 11, false, false)) co_await linger(stream, raw);
 }
@@ -88,6 +90,7 @@ asio::awaitable<std::optional<ws_upgrade>> serve(app_state& app, Stream& stream,
         if (plan.kind == header_plan::refused) {
             // (inline, not through a helper coroutine: see refuse())
             raw.expires_after(io_timeout);
+            stamp_request_id(plan.refusal);
             if (co_await write_answer(stream, plan.refusal, plan.version, false, false)) co_await linger(stream, raw);
             co_return std::nullopt;
         }
@@ -167,6 +170,7 @@ asio::awaitable<std::optional<ws_upgrade>> serve(app_state& app, Stream& stream,
         }
         if (!body_complete) keep = false;
         raw.expires_after(io_timeout);
+        stamp_request_id(a);
         bool ok;
         if (a.file) ok = co_await write_file_answer(stream, raw, a, version, keep);
         else ok = co_await write_answer(stream, a, version, keep, head);

@@ -1,4 +1,5 @@
 // wrenn-local: a local capsule server speaking the Wrenn wire protocol.
+#include "api_errors.hpp"
 #include "common.hpp"
 
 #include <boost/asio/ip/address.hpp>
@@ -31,6 +32,9 @@ const char* usage_text =
     "  --state-dir DIR          where capsules and snapshots live\n"
     "                           (default: a temporary directory removed at exit)\n"
     "  --prefix PATH            path prefix of the API (default /api)\n"
+    "  --api 0.2|0.4            the API generation to speak (default 0.2 until wrenn-local\n"
+    "                           speaks all of 0.4.0): 0.4 adds X-Request-ID to every answer\n"
+    "                           and answers errors in the 0.4.0 envelope and code catalog\n"
     "  --snapshot-answer 202|201\n"
     "                           202 (v0.2.0, default): answer the capsule `snapshotting`;\n"
     "                           201 (older servers): answer the template, capsule stays paused\n"
@@ -98,7 +102,12 @@ int main(int argc, char** argv) {
                 proxy_domain.front() == '.' || proxy_domain.front() == ':')
                 die("--proxy-domain wants a domain such as localhost or wrenn.localhost[:port]");
         }
-        else if (a == "--snapshot-answer") {
+        else if (a == "--api") {
+            auto v = value();
+            if (v == "0.4") wl::set_api(wl::api_generation::v0_4);
+            else if (v == "0.2") wl::set_api(wl::api_generation::v0_2);
+            else die("--api must be 0.2 or 0.4");
+        } else if (a == "--snapshot-answer") {
             auto v = value();
             if (v == "202") snapshot_status = 202;
             else if (v == "201") snapshot_status = 201;

@@ -1,8 +1,12 @@
 // wrenn-local: the REST routes' table (WIRE.md §1.3, §3, §4, §5, §6): runs
 // the route plan_route chose (front.hpp) with its handler, one source per
 // resource (routes.hpp; files in files.cpp).
+#include "api_errors.hpp"
 #include "routes.hpp"
 #include "files.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 
 #include <algorithm>
 
@@ -28,12 +32,20 @@ asio::awaitable<answer> handle_request(app_state& app, request req) {
         co_return co_await create_capsule(app, req);
     case route_id::get_capsule: {
         auto c = find_capsule(app, id);
-        if (!c) co_return error_answer(404, "not_found", "sandbox not found");
+        if (!c) co_return errors::capsule_not_found();
         co_return json_answer(200, capsule_json(*c, true));
     }
     case route_id::delete_capsule: {
         auto c = find_capsule(app, id);
-        if (!c) co_return error_answer(404, "not_found", "resource not found");
+        if (!c) co_return errors::capsule_not_found("resource not found");
+        if (api_04()) {  // 202 at once; stopping, then stopped (WIRE-0.4 §3.4)
+            if (c->status != "stopped" && c->status != "error" && c->status != "stopping") {
+                c->status = "stopping";
+                c->touch();
+                asio::co_spawn(app.io, destroy_capsule(app, c), asio::detached);
+            }
+            co_return empty_answer(202);
+        }
         if (c->status != "stopped") co_await destroy_capsule(app, c);
         co_return empty_answer(204);
     }

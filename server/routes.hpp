@@ -4,6 +4,7 @@
 // and look-ups these handlers share.
 #pragma once
 
+#include "api_errors.hpp"
 #include "common.hpp"
 #include "front.hpp"
 
@@ -12,9 +13,12 @@
 
 namespace wl {
 
-inline answer bad_id() { return error_answer(400, "invalid_request", "invalid sandbox ID"); }
+inline answer bad_id() {
+    return api_04() ? error_04(400, "invalid_request", "Invalid sandbox ID.")
+                    : error_answer(400, "invalid_request", "invalid sandbox ID");
+}
 inline answer not_running(const capsule& c) {
-    return error_answer(409, "invalid_state", "sandbox is not running (status: " + c.status + ")");
+    return errors::not_running(c.status, "sandbox is not running (status: " + c.status + ")");
 }
 
 // The value of query parameter `k`; "" when absent.

@@ -1,10 +1,14 @@
 // wrenn-local: creating a capsule (its root from the template, its freezer
 // cgroup and namespace holder, Jupyter for code-runner-beta) and the capsule
 // actions pause, resume and ping.
+#include "api_errors.hpp"
 #include "routes.hpp"
 #include "proc_control.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -94,32 +98,13 @@ asio::awaitable<void> start_jupyter(app_state& app, std::shared_ptr<capsule> c) 
 
 } // namespace
 
-asio::awaitable<answer> create_capsule(app_state& app, const request& req) {
-    auto checked_body = check_create_body(req.body);
-    if (auto* refusal = std::get_if<answer>(&checked_body)) co_return std::move(*refusal);
-    auto r = std::get<create_body>(std::move(checked_body));
-    const std::string tname = r.template_name;
-    auto tit = app.templates.find(tname);
-    if (tit == app.templates.end() || !tit->second->ready)
-        co_return error_answer(404, "not_found", "resource not found");
-    auto t = tit->second;
+namespace {
 
-    auto c = std::make_shared<capsule>();
-    do c->id = new_capsule_id();
-    while (app.capsules.count(c->id));
-    c->status = "pending";
-    c->template_name = tname;
-    c->vcpus = r.vcpus;
-    c->memory_mb = r.memory_mb;
-    if (t->vcpus > 0) c->vcpus = t->vcpus;
-    if (t->memory_mb > 0) c->memory_mb = t->memory_mb;
-    c->timeout_sec = r.timeout_sec;
-    c->created_at = c->last_updated = sys_clock::now();
-    c->dir = app.state_dir / "capsules" / c->id;
-    c->root = c->dir / "root";
-    c->busy = true;
-    app.capsules[c->id] = c;
-
+// From pending (0.2) or starting (0.4) to running: the capsule's root from
+// its template, its freezer cgroup, its namespace holder, and Jupyter for
+// code-runner-beta. "" when it runs, else what failed (the capsule is then
+// `error`). A capsule destroyed meanwhile stays stopped.
+asio::awaitable<std::string> boot(app_state& app, std::shared_ptr<capsule> c, std::shared_ptr<template_entry> t) {
     std::error_code ec;
     fs::create_directories(c->dir, ec);
     if (!t->dir.empty()) {
@@ -134,48 +119,122 @@ asio::awaitable<answer> create_capsule(app_state& app, const request& req) {
     }
     c->busy = false;
     if (ec) {
-        c->status = "error";
+        if (c->status != "stopped") c->status = "error";
         c->touch();
         log("capsule %s: cannot prepare its root: %s", c->id.c_str(), ec.message().c_str());
-        co_return error_answer(502, "agent_error", "failed to create sandbox: " + ec.message());
+        co_return "failed to create sandbox: " + ec.message();
     }
-    if (c->status == "pending") {
+    if (c->status == "pending" || c->status == "starting") {
         c->has_cgroup = freezer_create(c->id);
         try {
             co_await ensure_init(app, c);
         } catch (const std::exception& e) {
             log("capsule %s: cannot start its namespace holder: %s", c->id.c_str(), e.what());
         }
-        c->status = "running";
-        c->started_at = c->last_active_at = sys_clock::now();
-        c->touch();
-        if (tname == "code-runner-beta") co_await start_jupyter(app, c);
+        if (c->status != "stopped") {
+            c->status = "running";
+            c->started_at = c->last_active_at = sys_clock::now();
+            c->touch();
+            if (c->template_name == "code-runner-beta") co_await start_jupyter(app, c);
+        }
     }
-    log("capsule %s created from %s", c->id.c_str(), tname.c_str());
+    log("capsule %s created from %s", c->id.c_str(), c->template_name.c_str());
+    co_return std::string();
+}
+
+asio::awaitable<void> boot_in_background(app_state& app, std::shared_ptr<capsule> c, std::shared_ptr<template_entry> t) {
+    (void)co_await boot(app, std::move(c), std::move(t));
+}
+
+// 0.4: an action answers at once, in its transient status, and finishes here.
+asio::awaitable<void> pause_in_background(std::shared_ptr<capsule> c) {
+    co_await pause_capsule(*c);
+    log("capsule %s paused", c->id.c_str());
+}
+
+void resume_now(capsule& c) {
+    thaw(c);
+    c.status = "running";
+    c.started_at = c.last_active_at = sys_clock::now();
+    c.touch();
+    log("capsule %s resumed", c.id.c_str());
+}
+
+// 0.4: the capsule takes its transient status, the 202 answer shows it, and
+// `rest` finishes the action after the answer.
+answer answer_then(app_state& app, capsule& c, const char* transient, asio::awaitable<void> rest) {
+    c.status = transient;
+    c.touch();
+    auto a = json_answer(202, capsule_json(c, false));
+    asio::co_spawn(app.io, std::move(rest), asio::detached);
+    return a;
+}
+
+asio::awaitable<void> resume_in_background(std::shared_ptr<capsule> c) {
+    co_await asio::post(co_await asio::this_coro::executor, use_awaitable);  // after the answer
+    if (c->status == "resuming") resume_now(*c);
+}
+
+} // namespace
+
+asio::awaitable<answer> create_capsule(app_state& app, const request& req) {
+    auto checked_body = check_create_body(req.body);
+    if (auto* refusal = std::get_if<answer>(&checked_body)) co_return std::move(*refusal);
+    auto r = std::get<create_body>(std::move(checked_body));
+    const std::string tname = r.template_name;
+    auto tit = app.templates.find(tname);
+    if (tit == app.templates.end() || !tit->second->ready)
+        co_return api_04() ? errors::template_not_found(tname) : error_answer(404, "not_found", "resource not found");
+    auto t = tit->second;
+
+    auto c = std::make_shared<capsule>();
+    do c->id = new_capsule_id();
+    while (app.capsules.count(c->id));
+    c->status = api_04() ? "starting" : "pending";
+    c->template_name = tname;
+    c->vcpus = r.vcpus;
+    c->memory_mb = r.memory_mb;
+    if (t->vcpus > 0) c->vcpus = t->vcpus;
+    if (t->memory_mb > 0) c->memory_mb = t->memory_mb;
+    c->timeout_sec = r.timeout_sec;
+    c->created_at = c->last_updated = sys_clock::now();
+    c->dir = app.state_dir / "capsules" / c->id;
+    c->root = c->dir / "root";
+    c->busy = true;
+    app.capsules[c->id] = c;
+
+    if (api_04()) {  // 202 starting; the boot goes on after the answer (WIRE-0.4 §3.1)
+        auto a = json_answer(202, capsule_json(*c, false));
+        asio::co_spawn(app.io, boot_in_background(app, c, t), asio::detached);
+        co_return a;
+    }
+    auto failure = co_await boot(app, c, t);
+    if (!failure.empty()) co_return error_answer(502, "agent_error", failure);
     co_return json_answer(201, capsule_json(*c, false));
 }
 
 asio::awaitable<answer> capsule_action(app_state& app, const std::string& id, const std::string& action) {
     if (!valid_capsule_id(id)) co_return bad_id();
     auto c = find_capsule(app, id);
-    if (!c) co_return error_answer(404, "not_found", "resource not found");
+    if (!c) co_return errors::capsule_not_found("resource not found");
     if (action == "pause") {
-        if (c->status != "running") co_return error_answer(409, "invalid_state", "resource is not running");
+        if (api_04() && (c->status == "paused" || c->status == "pausing"))
+            co_return json_answer(202, capsule_json(*c, false));  // a no-op
+        if (c->status != "running") co_return errors::not_running(c->status, "resource is not running");
+        if (api_04()) co_return answer_then(app, *c, "pausing", pause_in_background(c));
         co_await pause_capsule(*c);
         log("capsule %s paused", c->id.c_str());
         co_return json_answer(200, capsule_json(*c, false));
     }
     if (action == "resume") {
-        if (c->status != "paused") co_return error_answer(409, "invalid_state", "resource is not paused");
-        thaw(*c);
-        c->status = "running";
-        c->started_at = c->last_active_at = sys_clock::now();
-        c->touch();
-        log("capsule %s resumed", c->id.c_str());
+        if (api_04() && c->status == "running") co_return json_answer(202, capsule_json(*c, false));  // a no-op
+        if (c->status != "paused") co_return errors::not_paused(c->status);
+        if (api_04()) co_return answer_then(app, *c, "resuming", resume_in_background(c));
+        resume_now(*c);
         co_return json_answer(200, capsule_json(*c, false));
     }
     // ping
-    if (c->status != "running") co_return error_answer(409, "invalid_state", "resource is not running");
+    if (c->status != "running") co_return errors::not_running(c->status, "resource is not running");
     c->last_active_at = sys_clock::now();
     co_return empty_answer(204);
 }

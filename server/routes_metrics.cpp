@@ -1,5 +1,6 @@
 // wrenn-local: a capsule's metrics, the team's stats and usage: the samples
 // the server keeps (state.cpp), bucketed for the requested range.
+#include "api_errors.hpp"
 #include "routes.hpp"
 
 #include <wrenn/models.hpp>
@@ -19,11 +20,10 @@ answer metrics(app_state& app, const std::string& id, const std::map<std::string
         {"6h", {21600, 300}},   {"12h", {43200, 300}},  {"24h", {86400, 300}}};
     auto rit = ranges.find(range);
     if (rit == ranges.end())
-        return error_answer(400, "invalid_request", "range must be one of: 5m, 10m, 1h, 2h, 6h, 12h, 24h");
+        return errors::bad_range("5m, 10m, 1h, 2h, 6h, 12h, 24h");
     auto c = find_capsule(app, id);
-    if (!c) return error_answer(404, "not_found", "sandbox not found");
-    if (c->status != "running" && c->status != "paused")
-        return error_answer(404, "not_found", "metrics not available for sandbox in state: " + c->status);
+    if (!c) return errors::capsule_not_found();
+    if (c->status != "running" && c->status != "paused") return errors::metrics_unavailable(c->status);
     auto [window, bucket] = rit->second;
     auto now = static_cast<std::int64_t>(sys_clock::to_time_t(sys_clock::now()));
     wrenn::capsule_metrics m;
@@ -71,7 +71,7 @@ answer stats(app_state& app, const std::map<std::string, std::string>& q) {
         {"5m", 300}, {"1h", 3600}, {"6h", 21600}, {"24h", 86400}, {"30d", 30 * 86400}};
     auto rit = ranges.find(range);
     if (rit == ranges.end())
-        return error_answer(400, "invalid_request", "range must be one of: 5m, 1h, 6h, 24h, 30d");
+        return errors::bad_range("5m, 1h, 6h, 24h, 30d");
     wrenn::team_stats s;
     s.range = range;
     for (auto& [id, c] : app.capsules)

@@ -1,5 +1,6 @@
 // wrenn-local: the commands and processes of a capsule: exec (foreground,
 // collected, or background) and the process list and kill.
+#include "api_errors.hpp"
 #include "routes.hpp"
 #include "proc_control.hpp"
 
@@ -28,7 +29,7 @@ struct fg_output {
 asio::awaitable<answer> exec(app_state& app, const std::string& id, const request& req) {
     if (!valid_capsule_id(id)) co_return bad_id();
     auto c = find_capsule(app, id);
-    if (!c) co_return error_answer(404, "not_found", "sandbox not found");
+    if (!c) co_return errors::capsule_not_found();
     if (c->status != "running") co_return not_running(*c);
     auto checked_body = check_exec_body(req.body);
     if (auto* refusal = std::get_if<answer>(&checked_body)) co_return std::move(*refusal);
@@ -97,7 +98,7 @@ asio::awaitable<answer> exec(app_state& app, const std::string& id, const reques
 asio::awaitable<answer> list_processes(app_state& app, const std::string& id) {
     if (!valid_capsule_id(id)) co_return bad_id();
     auto c = find_capsule(app, id);
-    if (!c) co_return error_answer(404, "not_found", "sandbox not found");
+    if (!c) co_return errors::capsule_not_found();
     if (c->status != "running") co_return not_running(*c);
     c->last_active_at = sys_clock::now();
     json::array arr;
@@ -116,7 +117,7 @@ asio::awaitable<answer> kill_process(app_state& app, const std::string& id, cons
                                      const std::map<std::string, std::string>& q) {
     if (!valid_capsule_id(id)) co_return bad_id();
     auto c = find_capsule(app, id);
-    if (!c) co_return error_answer(404, "not_found", "sandbox not found");
+    if (!c) co_return errors::capsule_not_found();
     if (c->status != "running") co_return not_running(*c);
     c->last_active_at = sys_clock::now();
     bool numeric = !selector.empty() && selector.size() <= 10 &&

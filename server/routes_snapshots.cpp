@@ -1,5 +1,6 @@
 // wrenn-local: snapshots (templates made from a capsule): creating one (a
 // copy of the capsule's root, frozen meanwhile), listing and deleting them.
+#include "api_errors.hpp"
 #include "routes.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -70,15 +71,19 @@ asio::awaitable<answer> create_snapshot(app_state& app, const request& req) {
     std::string name = sb.name;
     if (name.empty()) name = "template-" + random_hex(4);
     if (auto it = app.templates.find(name); it != app.templates.end()) {
+        if (api_04()) co_return error_04(409, "conflict", "A snapshot named \"" + name + "\" already exists.");
         if (it->second->platform)
             co_return error_answer(409, "name_reserved", "template name is reserved by a global template");
         co_return error_answer(409, "template_name_taken",
                                "snapshot name already exists; delete the existing snapshot first to reuse this name");
     }
     auto c = find_capsule(app, sid);
-    if (!c) co_return error_answer(404, "not_found", "sandbox not found");
-    if ((c->status != "running" && c->status != "paused") || c->busy)
+    if (!c) co_return errors::capsule_not_found();
+    if ((c->status != "running" && c->status != "paused") || c->busy) {
+        if (api_04())
+            co_return error_04(409, "conflict", "Sandbox must be running or paused to snapshot.", {{"status", c->status}});
         co_return error_answer(409, "invalid_state", "sandbox must be running or paused");
+    }
     auto t = std::make_shared<template_entry>();
     t->name = name;
     t->type = "snapshot";
@@ -123,8 +128,14 @@ answer list_snapshots(app_state& app, const std::map<std::string, std::string>& 
 
 asio::awaitable<answer> delete_snapshot(app_state& app, const std::string& name) {
     if (!valid_name(name)) co_return error_answer(400, "invalid_request", "invalid snapshot name: " + name_rule);
-    if (name == "minimal") co_return error_answer(403, "forbidden", "the minimal template cannot be deleted");
     auto it = app.templates.find(name);
+    const bool platform = name == "minimal" || (it != app.templates.end() && it->second->platform);
+    if (api_04()) {  // the platform check comes first (WIRE-0.4 §4.3)
+        if (platform) co_return error_04(403, "template_protected", "Platform templates cannot be deleted here.");
+        if (it == app.templates.end() || !it->second->ready)
+            co_return error_04(404, "template_not_found", "Template not found.");
+    }
+    if (name == "minimal") co_return error_answer(403, "forbidden", "the minimal template cannot be deleted");
     if (it == app.templates.end() || !it->second->ready)
         co_return error_answer(404, "not_found", "template not found");
     if (it->second->platform)

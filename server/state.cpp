@@ -66,7 +66,7 @@ json::value capsule_json(const capsule& c, bool single) {
     if (c.started_at) ci.started_at = rfc3339(*c.started_at);
     if (c.last_active_at) ci.last_active_at = rfc3339(*c.last_active_at);
     ci.metadata["agent_version"] = std::string(agent_version);
-    ci.disk_size_mb = 5120;
+    ci.disk_size_mb = c.status == "starting" ? 0 : 5120;  // set from the host once booted (0.4.0)
     if (single) {
         std::error_code ec;
         ci.disk_used_mb = fs::exists(c.root, ec) ? (dir_size(c.root) + mib - 1) / mib : 0;

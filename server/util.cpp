@@ -1,5 +1,6 @@
 // wrenn-local: small helpers (ids, time, JSON answers, strict body decoding).
 #include "common.hpp"
+#include "api_errors.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -68,6 +69,17 @@ answer json_answer(unsigned status, const json::value& v) {
 }
 
 answer error_answer(unsigned status, std::string_view code, std::string_view message) {
+    if (api_04()) {
+        // the old codes that 0.4.0 renamed (WIRE-0.4 §1.6.2); the rest are the same
+        if (code == "invalid_state" || code == "name_reserved" || code == "template_name_taken") code = "conflict";
+        else if (code == "too_large") code = "payload_too_large";
+        else if (code == "unauthorized") code = "auth_invalid_api_key";
+        else if (code == "agent_error") {
+            code = "internal_error";
+            status = 500;
+        }
+        return error_04(status, code, message);
+    }
     json::object err{{"code", code}, {"message", utf8_replace_invalid(message)}};
     return json_answer(status, json::object{{"error", std::move(err)}});
 }

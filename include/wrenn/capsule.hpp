@@ -29,19 +29,35 @@ struct wait_options {
     std::chrono::milliseconds interval = std::chrono::milliseconds(500);
 };
 
+// pause(), resume() and destroy(). A server of API 0.4.0 answers them at
+// once, with the capsule `pausing`, `resuming` or `stopping`, and finishes
+// in the background; older servers answer when they are done. With `wait`
+// (the default) the call returns once the capsule is `paused`, `running` or
+// gone on either server, so the next call finds it so; without it, at the
+// server's answer.
+struct action_options {
+    bool wait = true;
+    wait_options wait_for{};
+};
+
 // Options are views, consumed before create() returns (see env.hpp).
 struct create_options {
     std::string_view template_name{};     // empty: the server's default template
     std::optional<int> vcpus{};           // server default 1
     std::optional<int> memory_mb{};       // server default 512
     std::optional<int> timeout_sec{};     // inactivity before auto-pause; 0 = never
-    bool wait = false;                  // wait_ready() before returning
+    // wait_ready() before returning. A capsule the server answers `starting`
+    // (API 0.4.0 creates in the background) is waited for in any case, with
+    // wait_for: it takes no command before it runs.
+    bool wait = false;
     wait_options wait_for{};
 };
 static_assert(std::is_trivially_destructible_v<create_options>, "options must stay views (see env.hpp)");
 
+class capsule;
 namespace detail {
 struct capsule_info_slot;
+inline boost::asio::awaitable<capsule> connect_capsule(client c, std::string capsule_id);
 }
 
 class capsule {
@@ -109,16 +125,26 @@ public:
         return detail::complete_with(get_executor(), wait_ready(std::move(opts)),
                                      std::forward<CompletionToken>(token));
     }
-    boost::asio::awaitable<capsule_info> pause();
+    boost::asio::awaitable<capsule_info> pause(action_options opts = {});
     template <class CompletionToken>
     auto pause(CompletionToken&& token) {
         return detail::complete_with(get_executor(), pause(),
                                      std::forward<CompletionToken>(token));
     }
-    boost::asio::awaitable<capsule_info> resume();
+    template <class CompletionToken>
+    auto pause(action_options opts, CompletionToken&& token) {
+        return detail::complete_with(get_executor(), pause(opts),
+                                     std::forward<CompletionToken>(token));
+    }
+    boost::asio::awaitable<capsule_info> resume(action_options opts = {});
     template <class CompletionToken>
     auto resume(CompletionToken&& token) {
         return detail::complete_with(get_executor(), resume(),
+                                     std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken>
+    auto resume(action_options opts, CompletionToken&& token) {
+        return detail::complete_with(get_executor(), resume(opts),
                                      std::forward<CompletionToken>(token));
     }
     boost::asio::awaitable<void> ping();
@@ -127,10 +153,15 @@ public:
         return detail::complete_with(get_executor(), ping(),
                                      std::forward<CompletionToken>(token));
     }
-    boost::asio::awaitable<void> destroy();
+    boost::asio::awaitable<void> destroy(action_options opts = {});
     template <class CompletionToken>
     auto destroy(CompletionToken&& token) {
         return detail::complete_with(get_executor(), destroy(),
+                                     std::forward<CompletionToken>(token));
+    }
+    template <class CompletionToken>
+    auto destroy(action_options opts, CompletionToken&& token) {
+        return detail::complete_with(get_executor(), destroy(opts),
                                      std::forward<CompletionToken>(token));
     }
     boost::asio::awaitable<capsule_metrics> metrics(std::string range = {});
@@ -170,6 +201,12 @@ public:
 
 private:
     boost::asio::awaitable<void> wait_ready_impl(wait_options opts);
+    boost::asio::awaitable<capsule_info> act(std::string_view action, action_options opts);
+    // Looks again until the capsule is `want`, from `i`; `action` names what was asked.
+    boost::asio::awaitable<capsule_info> settle(capsule_info i, capsule_state want, std::string_view action,
+                                                wait_options w);
+    friend boost::asio::awaitable<capsule> detail::connect_capsule(client c, std::string capsule_id);
+    boost::asio::awaitable<void> destroy_impl(action_options opts);
     boost::asio::awaitable<snapshot_result> create_snapshot_impl(std::string name, bool overwrite);
 
     client client_;

@@ -44,6 +44,7 @@ struct attempt_record {
     std::chrono::microseconds duration{};
     std::string_view error;          // what failed, when no answer came
     std::optional<std::chrono::milliseconds> retry_in;  // set when another attempt follows after this pause
+    std::string_view request_id;     // the answer's X-Request-ID (API 0.4.0 servers), empty without one
 };
 
 struct config {

@@ -40,6 +40,10 @@ enum class errc {
     git,                // git_error
     git_command,        // git_command_error
     git_auth,           // git_auth_error
+    wrong_state,        // wrong_state_error (a conflict_error)
+    volume_in_use,      // volume_in_use_error (a conflict_error)
+    volume_host_mismatch, // volume_host_mismatch_error (a conflict_error)
+    volume_name_taken,  // volume_name_taken_error (a conflict_error)
     other,              // a wrenn::error of no subclass, or an exception that is not the SDK's
 };
 

@@ -28,6 +28,10 @@ std::string class_of(const wrenn::error& e) {
     if (t == typeid(wrenn::forbidden_error)) return "forbidden_error";
     if (t == typeid(wrenn::not_found_error)) return "not_found_error";
     if (t == typeid(wrenn::conflict_error)) return "conflict_error";
+    if (t == typeid(wrenn::wrong_state_error)) return "wrong_state_error";
+    if (t == typeid(wrenn::volume_in_use_error)) return "volume_in_use_error";
+    if (t == typeid(wrenn::volume_host_mismatch_error)) return "volume_host_mismatch_error";
+    if (t == typeid(wrenn::volume_name_taken_error)) return "volume_name_taken_error";
     if (t == typeid(wrenn::host_has_capsules_error)) return "host_has_capsules_error";
     if (t == typeid(wrenn::payload_too_large_error)) return "payload_too_large_error";
     if (t == typeid(wrenn::rate_limited_error)) return "rate_limited_error";
@@ -164,7 +168,7 @@ TEST_CASE("errors: every server code maps to its class", "[errors]") {
         {403, "account_deactivated", "forbidden_error"},
         {403, "no_team", "forbidden_error"},
         {404, "not_found", "not_found_error"},
-        {409, "invalid_state", "conflict_error"},
+        {409, "invalid_state", "wrong_state_error"},
         {409, "conflict", "conflict_error"},
         {409, "name_reserved", "conflict_error"},
         {409, "template_name_taken", "conflict_error"},
@@ -205,7 +209,7 @@ TEST_CASE("errors: the code wins over the HTTP status", "[errors]") {
         {400, "not_found", "not_found_error"},
         {404, "unauthorized", "authentication_error"},
         {409, "forbidden", "forbidden_error"},
-        {502, "invalid_state", "conflict_error"},
+        {502, "invalid_state", "wrong_state_error"},
         {400, "has_active_sandboxes", "host_has_capsules_error"},
         {500, "too_large", "payload_too_large_error"},
         {400, "internal_error", "internal_error"},
@@ -247,7 +251,7 @@ TEST_CASE("errors: unknown codes fall back to the class of the HTTP status", "[e
         {501, "internal_error"},
         {502, "agent_error"},
         {503, "host_unavailable_error"},
-        {504, "internal_error"},
+        {504, "timeout_error"},
         {599, "internal_error"},
         {405, "error"},
         {410, "error"},
@@ -411,7 +415,7 @@ TEST_CASE("errors: non-JSON bodies get the class of their status and a readable 
         {409, "conflict!", "conflict_error", "conflict!"},
         {413, "<html><body>413 Request Entity Too Large</body></html>", "payload_too_large_error",
          "413 Request Entity Too Large"},
-        {504, "upstream request timeout", "internal_error", "upstream request timeout"},
+        {504, "upstream request timeout", "timeout_error", "upstream request timeout"},
         {405, "Method Not Allowed", "error", "Method Not Allowed"},
         // JSON, but not an object: treated like text
         {404, "[]", "not_found_error", "[]"},

@@ -112,3 +112,20 @@ TEST_CASE("retry: never after a cancellation or the request's own deadline", "[r
     o.total_timeout = true;
     CHECK_FALSE(retry_delay(p, o, 0.5));
 }
+
+TEST_CASE("retry: the server's retryable (API 0.4.0), by status and method kind", "[retry]") {
+    const wrenn::retry_policy p;
+    for (unsigned status : {400u, 404u, 409u, 429u, 500u, 502u, 503u, 504u})
+        for (bool idempotent : {false, true})
+            for (int said = 0; said < 3; ++said) {  // not said, false, true
+                auto o = answered(status, idempotent);
+                if (said) o.retryable = said == 2;
+                CAPTURE(status, idempotent, said);
+                const bool not_done = status == 429 || status == 503;
+                bool expected;
+                if (said == 1) expected = false;                       // the server says it would fail again
+                else if (said == 2) expected = not_done || idempotent;  // may have taken effect: only if resendable
+                else expected = not_done;                              // the old servers' rule
+                CHECK(retry_delay(p, o, 0.5).has_value() == expected);
+            }
+}

@@ -50,6 +50,7 @@ struct http_response {
     std::string body;
     std::string content_type;
     std::optional<std::chrono::seconds> retry_after;
+    std::string request_id;  // X-Request-ID (API 0.4.0 servers)
 };
 
 struct transport_settings {

@@ -149,7 +149,8 @@ private:
     // One attempt for the observability hook (config.on_attempt).
     WRENN_DECL void report(const http_request& req, unsigned attempt, clock::time_point started,
                            std::optional<unsigned> status, std::string_view error,
-                           std::optional<std::chrono::milliseconds> retry_in) const;
+                           std::optional<std::chrono::milliseconds> retry_in,
+                           std::string_view request_id = {}) const;
     // Sends `req` (unless its body went already: send_streaming) and reads
     // the answer, in one coroutine frame.
     template <class Stream>

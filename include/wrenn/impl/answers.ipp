@@ -8,6 +8,7 @@
 #include <wrenn/impl/capsule_decoder.hpp>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value_to.hpp>
 
 #include <cctype>
@@ -29,24 +30,46 @@ WRENN_DECL std::optional<std::chrono::seconds> parse_retry_after(std::string_vie
 
 namespace detail {
 
-enum class kind { base, validation, auth, forbidden, not_found, conflict, host_has_capsules,
-                  too_large, rate_limited, internal, agent, host_unavailable };
+enum class kind { base, validation, auth, forbidden, not_found, conflict, wrong_state, volume_in_use,
+                  volume_host_mismatch, volume_name_taken, host_has_capsules, too_large, rate_limited,
+                  internal, agent, host_unavailable, timeout };
 
+// The codes of both generations (WIRE.md §1.6, WIRE-0.4 §1.6.3).
 inline kind kind_for_code(std::string_view code) {
-    if (code == "invalid_request") return kind::validation;
-    if (code == "unauthorized") return kind::auth;
-    if (code == "forbidden" || code == "account_deactivated" || code == "no_team") return kind::forbidden;
-    if (code == "not_found") return kind::not_found;
-    if (code == "invalid_state" || code == "conflict" || code == "name_reserved" ||
-        code == "template_name_taken")
-        return kind::conflict;
-    if (code == "host_has_capsules" || code == "host_has_sandboxes" || code == "has_active_sandboxes")
-        return kind::host_has_capsules;
-    if (code == "too_large") return kind::too_large;
-    if (code == "rate_limited" || code == "too_many_requests") return kind::rate_limited;
-    if (code == "internal_error" || code == "db_error" || code == "read_error") return kind::internal;
-    if (code == "agent_error") return kind::agent;
-    if (code == "host_unavailable" || code == "no_hosts_available") return kind::host_unavailable;
+    struct entry {
+        std::string_view code;
+        kind k;
+    };
+    static constexpr entry table[] = {
+        {"invalid_request", kind::validation}, {"validation_failed", kind::validation},
+        {"unauthorized", kind::auth}, {"auth_invalid_api_key", kind::auth}, {"auth_session_required", kind::auth},
+        {"auth_invalid_credentials", kind::auth},
+        {"forbidden", kind::forbidden}, {"account_deactivated", kind::forbidden}, {"no_team", kind::forbidden},
+        {"template_protected", kind::forbidden}, {"auth_csrf_failed", kind::forbidden},
+        {"auth_account_not_activated", kind::forbidden}, {"auth_account_disabled", kind::forbidden},
+        {"not_found", kind::not_found}, {"sandbox_not_found", kind::not_found},
+        {"template_not_found", kind::not_found}, {"snapshot_not_found", kind::not_found},
+        {"volume_not_found", kind::not_found}, {"host_not_found", kind::not_found},
+        {"team_not_found", kind::not_found}, {"user_not_found", kind::not_found}, {"build_not_found", kind::not_found},
+        {"invalid_state", kind::wrong_state}, {"sandbox_not_running", kind::wrong_state},
+        {"sandbox_not_paused", kind::wrong_state},
+        {"conflict", kind::conflict}, {"name_reserved", kind::conflict}, {"template_name_taken", kind::conflict},
+        {"volumes_attached", kind::conflict},
+        {"volume_in_use", kind::volume_in_use}, {"volume_host_mismatch", kind::volume_host_mismatch},
+        {"volume_name_taken", kind::volume_name_taken},
+        {"host_has_capsules", kind::host_has_capsules}, {"host_has_sandboxes", kind::host_has_capsules},
+        {"has_active_sandboxes", kind::host_has_capsules},
+        {"too_large", kind::too_large}, {"payload_too_large", kind::too_large},
+        {"rate_limited", kind::rate_limited}, {"too_many_requests", kind::rate_limited},
+        {"internal_error", kind::internal}, {"db_error", kind::internal}, {"read_error", kind::internal},
+        {"agent_error", kind::agent}, {"sandbox_unresponsive", kind::agent},
+        {"host_unavailable", kind::host_unavailable}, {"no_hosts_available", kind::host_unavailable},
+        {"host_unreachable", kind::host_unavailable}, {"host_draining", kind::host_unavailable},
+        {"capacity_unavailable", kind::host_unavailable}, {"service_unavailable", kind::host_unavailable},
+        {"timeout", kind::timeout},
+    };
+    for (const auto& e : table)
+        if (e.code == code) return e.k;
     return kind::base;
 }
 
@@ -61,15 +84,21 @@ inline kind kind_for_status(unsigned status, bool json_body) {
     case 429: return kind::rate_limited;
     case 502: return json_body ? kind::agent : kind::internal;  // an HTML 502 is a gateway, not the agent
     case 503: return kind::host_unavailable;
+    case 504: return kind::timeout;
     default: return status >= 500 ? kind::internal : kind::base;
     }
 }
 
 inline std::vector<std::string> capsule_ids_of(const json::value& root) {
-    // WIRE.md §1.6: the real server nests them in "error"; PY reads the top level.
+    // WIRE.md §1.6: the real server nests them in "error" (0.4.0: in its
+    // "details"); PY reads the top level.
     const json::value* err = nullptr;
-    if (auto* o = root.if_object(); o && o->contains("error")) err = &o->at("error");
-    for (auto* where : {err, &root}) {
+    const json::value* details = nullptr;
+    if (auto* o = root.if_object(); o && o->contains("error")) {
+        err = &o->at("error");
+        details = wrenn::detail::js::find(*err, "details");
+    }
+    for (auto* where : {details, err, &root}) {
         if (!where) continue;
         for (auto key : {"capsule_ids", "sandbox_ids"})
             if (auto ids = wrenn::detail::js::opt_str_list(*where, key)) return *ids;
@@ -95,58 +124,81 @@ WRENN_DECL bool says_missing_path(std::string_view message) {
     return false;
 }
 
+WRENN_DECL error_envelope read_error_envelope(std::string_view body) {
+    error_envelope out;
+    json::error_code ec;
+    auto root = json::parse(body, ec);
+    if (ec || !root.is_object()) return out;
+    out.json = true;
+    const json::value* err = wrenn::detail::js::find(root, "error");
+    if (err && err->is_object()) {
+        out.code = wrenn::detail::js::str(*err, "code");
+        out.message = wrenn::detail::js::str(*err, "message");
+        out.request_id = wrenn::detail::js::str(*err, "request_id");
+        if (auto* r = wrenn::detail::js::find(*err, "retryable"); r && r->is_bool()) out.retryable = r->get_bool();
+        if (auto* d = wrenn::detail::js::find(*err, "details"); d && d->is_object())
+            for (const auto& [k, v] : d->get_object())
+                out.details.emplace(std::string(k), v.is_string() ? std::string(v.get_string()) : json::serialize(v));
+    } else if (err && err->is_string()) {
+        out.message = std::string(err->get_string());
+    }
+    out.capsule_ids = detail::capsule_ids_of(root);
+    return out;
+}
+
 WRENN_DECL std::exception_ptr make_http_error(unsigned status, std::string_view body,
                                              std::optional<std::chrono::seconds> retry_after, error_context ctx) {
-    std::string code, message;
-    std::vector<std::string> ids;
-    bool json_body = false;
-    {
-        json::error_code ec;
-        auto root = json::parse(body, ec);
-        if (!ec && root.is_object()) {
-            json_body = true;
-            const json::value* err = wrenn::detail::js::find(root, "error");
-            if (err && err->is_object()) {
-                code = wrenn::detail::js::str(*err, "code");
-                message = wrenn::detail::js::str(*err, "message");
-            } else if (err && err->is_string()) {
-                message = std::string(err->get_string());
-            }
-            ids = detail::capsule_ids_of(root);
-        }
-    }
-    auto k = code.empty() ? detail::kind_for_status(status, json_body) : detail::kind_for_code(code);
+    auto env = read_error_envelope(body);
+    auto& code = env.code;
+    auto& message = env.message;
+    auto k = code.empty() ? detail::kind_for_status(status, env.json) : detail::kind_for_code(code);
     if (k == detail::kind::base && !code.empty()) {
         // an unknown code still gets the class its status implies
         auto by_status = detail::kind_for_status(status, true);
         if (by_status != detail::kind::base) k = by_status;
     }
-    if (code.empty()) code = json_body ? "internal_error" : "http_" + std::to_string(status);
+    if (code.empty()) code = env.json ? "internal_error" : "http_" + std::to_string(status);
     if (message.empty()) {
         auto text = detail::printable_excerpt(body);
         message = text.empty() ? "HTTP " + std::to_string(status) : "HTTP " + std::to_string(status) + ": " + text;
     }
     if (ctx.path_operation && k == detail::kind::agent && says_missing_path(message)) k = detail::kind::not_found;
+    if (k == detail::kind::wrong_state) {
+        // name the status the capsule is in (0.4.0 puts it in the details only)
+        auto st = env.details.find("status");
+        if (st != env.details.end() && message.find("(status: ") == std::string::npos)
+            message += " (status: " + st->second + ")";
+    }
     if (!ctx.operation.empty()) message = std::string(ctx.operation) + ": " + message;
+    if (env.request_id.empty()) env.request_id = std::string(ctx.request_id);
     std::string raw(body);
-    auto make = [&]<class E>() { return std::make_exception_ptr(E(code, message, status, raw)); };
+    error::server_fields fields{std::move(env.request_id), env.retryable, std::move(env.details)};
+    auto make = [&]<class E>(E e) {
+        e.set_server_fields(std::move(fields));
+        return std::make_exception_ptr(std::move(e));
+    };
+    auto plain = [&]<class E>() { return make(E(code, message, status, raw)); };
     switch (k) {
-    case detail::kind::validation: return make.template operator()<validation_error>();
-    case detail::kind::auth: return make.template operator()<authentication_error>();
-    case detail::kind::forbidden: return make.template operator()<forbidden_error>();
-    case detail::kind::not_found: return make.template operator()<not_found_error>();
-    case detail::kind::conflict: return make.template operator()<conflict_error>();
+    case detail::kind::validation: return plain.template operator()<validation_error>();
+    case detail::kind::auth: return plain.template operator()<authentication_error>();
+    case detail::kind::forbidden: return plain.template operator()<forbidden_error>();
+    case detail::kind::not_found: return plain.template operator()<not_found_error>();
+    case detail::kind::conflict: return plain.template operator()<conflict_error>();
+    case detail::kind::wrong_state: return plain.template operator()<wrong_state_error>();
+    case detail::kind::volume_in_use: return plain.template operator()<volume_in_use_error>();
+    case detail::kind::volume_host_mismatch: return plain.template operator()<volume_host_mismatch_error>();
+    case detail::kind::volume_name_taken: return plain.template operator()<volume_name_taken_error>();
     case detail::kind::host_has_capsules:
-        return std::make_exception_ptr(host_has_capsules_error(code, message, status, raw, std::move(ids)));
-    case detail::kind::too_large: return make.template operator()<payload_too_large_error>();
-    case detail::kind::rate_limited:
-        return std::make_exception_ptr(rate_limited_error(code, message, status, raw, retry_after));
-    case detail::kind::internal: return make.template operator()<internal_error>();
-    case detail::kind::agent: return make.template operator()<agent_error>();
-    case detail::kind::host_unavailable: return make.template operator()<host_unavailable_error>();
+        return make(host_has_capsules_error(code, message, status, raw, std::move(env.capsule_ids)));
+    case detail::kind::too_large: return plain.template operator()<payload_too_large_error>();
+    case detail::kind::rate_limited: return make(rate_limited_error(code, message, status, raw, retry_after));
+    case detail::kind::internal: return plain.template operator()<internal_error>();
+    case detail::kind::agent: return plain.template operator()<agent_error>();
+    case detail::kind::host_unavailable: return plain.template operator()<host_unavailable_error>();
+    case detail::kind::timeout: return plain.template operator()<timeout_error>();
     case detail::kind::base: break;
     }
-    return make.template operator()<error>();
+    return plain.template operator()<error>();
 }
 
 WRENN_DECL void throw_http_error(unsigned status, std::string_view body,

@@ -46,17 +46,29 @@ WRENN_DECL void capsule::remember(const capsule_info& i) {
 // to a coroutine in detail::. The awaitable never refers to the caller's data.
 namespace detail {
 
-inline asio::awaitable<capsule> create_capsule(client c, create_capsule_request req, std::optional<wait_options> wait) {
+inline unsigned status_of(http_response& answer, std::string_view) { return answer.status; }
+
+inline bool transient(capsule_state s) {
+    return s == capsule_state::pending || s == capsule_state::starting || s == capsule_state::pausing ||
+           s == capsule_state::resuming || s == capsule_state::stopping || s == capsule_state::snapshotting;
+}
+
+inline asio::awaitable<capsule> create_capsule(client c, create_capsule_request req, bool wait, wait_options wait_for) {
     auto info = co_await c.capsules().create(std::move(req));
     capsule cap(c, info.id, info);
-    if (wait) co_await cap.wait_ready(*wait);
+    // API 0.4.0 answers `starting` and boots in the background
+    if (wait || transient(info.status.state)) co_await cap.wait_ready(wait_for);
     co_return cap;
 }
 
 inline asio::awaitable<capsule> connect_capsule(client c, std::string capsule_id) {
     auto info = co_await c.capsules().get(capsule_id);
-    if (info.status == capsule_state::paused) info = co_await c.capsules().resume(capsule_id);
-    co_return capsule(c, std::move(capsule_id), std::move(info));
+    capsule cap(c, std::move(capsule_id), info);
+    // a capsule on its way to paused is resumed once there (API 0.4.0)
+    if (info.status == capsule_state::pausing) info = co_await cap.settle(info, capsule_state::paused, "pause", {});
+    if (info.status == capsule_state::paused) co_await cap.resume();
+    else if (transient(info.status.state)) co_await cap.wait_ready();
+    co_return cap;
 }
 
 WRENN_DECL asio::awaitable<void> with_capsule_block(asio::awaitable<capsule> creating, scoped_block<capsule> body) {
@@ -71,7 +83,7 @@ WRENN_DECL asio::awaitable<capsule> capsule::create(const client& c, create_opti
     req.vcpus = opts.vcpus;
     req.memory_mb = opts.memory_mb;
     req.timeout_sec = opts.timeout_sec;
-    return detail::create_capsule(c, std::move(req), opts.wait ? std::optional(opts.wait_for) : std::nullopt);
+    return detail::create_capsule(c, std::move(req), opts.wait, opts.wait_for);
 }
 
 WRENN_DECL asio::awaitable<capsule> capsule::connect(const client& c, std::string capsule_id) {
@@ -127,21 +139,83 @@ WRENN_DECL asio::awaitable<void> capsule::wait_ready_impl(wait_options opts) {
     }
 }
 
-WRENN_DECL asio::awaitable<capsule_info> capsule::pause() {
-    auto i = co_await client_.capsules().pause(id_);
-    remember(i);
-    co_return i;
-}
-
-WRENN_DECL asio::awaitable<capsule_info> capsule::resume() {
-    auto i = co_await client_.capsules().resume(id_);
-    remember(i);
-    co_return i;
-}
-
 WRENN_DECL asio::awaitable<void> capsule::ping() { return client_.capsules().ping(id_); }
 
-WRENN_DECL asio::awaitable<void> capsule::destroy() { return client_.capsules().destroy(id_); }
+WRENN_DECL asio::awaitable<void> capsule::destroy(action_options opts) { return destroy_impl(opts); }
+
+WRENN_DECL asio::awaitable<capsule_info> capsule::pause(action_options opts) { return act("pause", opts); }
+
+WRENN_DECL asio::awaitable<capsule_info> capsule::resume(action_options opts) { return act("resume", opts); }
+
+namespace detail {
+// The pause before the next look at a capsule that is still on its way:
+// 50 ms, doubling up to the interval asked for.
+inline std::chrono::milliseconds next_look(std::chrono::milliseconds& step, const wait_options& w) {
+    auto d = std::min(step, w.interval);
+    step *= 2;
+    return d;
+}
+} // namespace detail
+
+WRENN_DECL asio::awaitable<capsule_info> capsule::act(std::string_view action, action_options opts) {
+    capsule_info i;
+    if (action == "pause") i = co_await client_.capsules().pause(id_);
+    else i = co_await client_.capsules().resume(id_);
+    remember(i);
+    if (!opts.wait) co_return i;
+    co_return co_await settle(std::move(i), action == "pause" ? capsule_state::paused : capsule_state::running,
+                              action, opts.wait_for);
+}
+
+WRENN_DECL asio::awaitable<capsule_info> capsule::settle(capsule_info i, capsule_state want, std::string_view action,
+                                                         wait_options w) {
+    const auto deadline = std::chrono::steady_clock::now() + w.timeout;
+    auto step = std::chrono::milliseconds(50);
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    while (i.status.state != want) {
+        if (!detail::transient(i.status.state))
+            throw capsule_state_error(std::string(action) + "_failed",
+                                      "Capsule " + id_ + " is '" + i.status.raw + "' after " + std::string(action) +
+                                          "(): the server could not " + std::string(action) + " it");
+        if (std::chrono::steady_clock::now() >= deadline)
+            throw timeout_error("wait_timeout", "Capsule " + id_ + " was still '" + i.status.raw + "' " +
+                                                    std::to_string(w.timeout.count()) + " ms after " +
+                                                    std::string(action) + "(); raise its wait_for.timeout");
+        timer.expires_after(detail::next_look(step, w));
+        co_await timer.async_wait(asio::use_awaitable);
+        i = co_await get_info();
+    }
+    co_return i;
+}
+
+WRENN_DECL asio::awaitable<void> capsule::destroy_impl(action_options opts) {
+    // 204: done (older servers); 202: under way (API 0.4.0)
+    detail::http_request req;
+    req.method = detail::http_method::del;
+    req.target = detail::client_impl::capsule_path(id_);
+    req.idempotent = true;
+    auto status = co_await detail::rest_call<unsigned>(detail::client_access::impl(client_), std::move(req),
+                                                        detail::status_of);
+    if (!opts.wait || status != 202) co_return;
+    const auto deadline = std::chrono::steady_clock::now() + opts.wait_for.timeout;
+    auto step = std::chrono::milliseconds(50);
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+        // gone: 404, or `stopped`/`error` (API 0.4.0 keeps the row a while)
+        std::optional<capsule_info> i;
+        try {
+            i = co_await get_info();
+        } catch (const not_found_error&) {
+        }
+        if (!i || i->status.state == capsule_state::stopped || i->status.state == capsule_state::error) co_return;
+        if (std::chrono::steady_clock::now() >= deadline)
+            throw timeout_error("wait_timeout", "Capsule " + id_ + " was still '" + i->status.raw + "' " +
+                                                    std::to_string(opts.wait_for.timeout.count()) +
+                                                    " ms after destroy(); raise action_options.wait_for.timeout");
+        timer.expires_after(detail::next_look(step, opts.wait_for));
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+}
 
 WRENN_DECL asio::awaitable<capsule_metrics> capsule::metrics(std::string range) {
     return client_.capsules().metrics(id_, std::move(range));

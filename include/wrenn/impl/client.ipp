@@ -43,7 +43,7 @@ WRENN_DECL asio::awaitable<http_response> client_impl::call_streaming(http_reque
     bool path_operation = head.path_operation;
     auto resp = co_await send_streaming(transport, std::move(head), std::move(chunks));
     if (resp.status >= 400)
-        protocol::throw_http_error(resp.status, resp.body, resp.retry_after, {operation, path_operation});
+        protocol::throw_http_error(resp.status, resp.body, resp.retry_after, {operation, path_operation, resp.request_id});
     co_return resp;
 }
 

@@ -35,6 +35,10 @@ public:
         case errc::git: return "a git command failed (git_error)";
         case errc::git_command: return "a git command exited non-zero (git_command_error)";
         case errc::git_auth: return "the git remote refused the credentials (git_auth_error)";
+        case errc::wrong_state: return "the capsule is not in the state this needs (wrong_state_error)";
+        case errc::volume_in_use: return "the volume is attached or busy (volume_in_use_error)";
+        case errc::volume_host_mismatch: return "the volume is pinned to another host (volume_host_mismatch_error)";
+        case errc::volume_name_taken: return "a volume with this name exists (volume_name_taken_error)";
         case errc::other: return "an error of no wrenn class";
         }
         return "unknown wrenn error " + std::to_string(ev);
@@ -49,6 +53,10 @@ inline errc class_of(const error& e) noexcept {
     WRENN_CLASS_OF(git_auth_error, git_auth)
     WRENN_CLASS_OF(git_command_error, git_command)
     WRENN_CLASS_OF(git_error, git)
+    WRENN_CLASS_OF(wrong_state_error, wrong_state)
+    WRENN_CLASS_OF(volume_in_use_error, volume_in_use)
+    WRENN_CLASS_OF(volume_host_mismatch_error, volume_host_mismatch)
+    WRENN_CLASS_OF(volume_name_taken_error, volume_name_taken)
     WRENN_CLASS_OF(validation_error, validation)
     WRENN_CLASS_OF(authentication_error, authentication)
     WRENN_CLASS_OF(forbidden_error, forbidden)

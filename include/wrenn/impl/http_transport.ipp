@@ -153,6 +153,7 @@ asio::awaitable<http_response> http_transport::exchange(Stream& stream, http_con
     out.status = r.status();
     if (auto v = r.header("content-type")) out.content_type = std::string(*v);
     if (auto v = r.header("retry-after")) out.retry_after = protocol::parse_retry_after(*v);
+    if (auto v = r.header("x-request-id")) out.request_id = std::string(*v);
     co_return out;
 }
 
@@ -198,7 +199,8 @@ WRENN_DECL asio::awaitable<http_response> http_transport::send_streaming(http_re
 
 WRENN_DECL void http_transport::report(const http_request& req, unsigned attempt, clock::time_point started,
                                    std::optional<unsigned> status, std::string_view error,
-                                   std::optional<std::chrono::milliseconds> retry_in) const {
+                                   std::optional<std::chrono::milliseconds> retry_in,
+                                   std::string_view request_id) const {
     if (!s_.on_attempt) return;
     std::string url = s_.origin.scheme + "://" + host_header_ + req.target;
     attempt_record r;
@@ -209,6 +211,7 @@ WRENN_DECL void http_transport::report(const http_request& req, unsigned attempt
     r.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started);
     r.error = error;
     r.retry_in = retry_in;
+    r.request_id = request_id;
     try {
         s_.on_attempt(r);
     } catch (...) {
@@ -273,17 +276,19 @@ WRENN_DECL asio::awaitable<http_response> http_transport::send(std::shared_ptr<h
         if (!failure) {
             o.status = resp.status;
             o.retry_after = resp.retry_after;
+            if (resp.status >= 400) o.retryable = protocol::read_error_envelope(resp.body).retryable;
         }
         o.total_timeout = error_code == "total_timeout" || error_code == "pool_timeout";
         std::optional<std::chrono::milliseconds> left;
         if (deadline != clock::time_point::max())
             left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
         auto delay = plan.next_attempt(o, t.jitter(), left);
-        t.report(req, attempt, started, o.status, error_text, delay);
+        t.report(req, attempt, started, o.status, error_text, delay, resp.request_id);
         if (!delay) {
             if (failure) std::rethrow_exception(failure);
             if (req.throw_http_errors && resp.status >= 400)
-                protocol::throw_http_error(resp.status, resp.body, resp.retry_after, {req.operation, req.path_operation});
+                protocol::throw_http_error(resp.status, resp.body, resp.retry_after,
+                                           {req.operation, req.path_operation, resp.request_id});
             co_return resp;
         }
         asio::steady_timer pause(t.ex_, *delay);

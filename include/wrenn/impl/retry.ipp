@@ -11,7 +11,14 @@ WRENN_DECL std::optional<std::chrono::milliseconds> retry_delay(const retry_poli
     using std::chrono::milliseconds;
     if (o.attempt >= policy.max_attempts || o.cancelled || o.total_timeout) return std::nullopt;
     if (o.status) {
-        if (*o.status != 429 && *o.status != 503) return std::nullopt;
+        // 429 and 503 say the request was not carried out: any request is
+        // sent again, unless the server says it would fail again. Another
+        // status the server calls retryable (a 502 host_unreachable, a 504
+        // timeout) may have taken effect: only a request that may be sent
+        // twice is.
+        if (o.retryable == false) return std::nullopt;
+        const bool not_done = *o.status == 429 || *o.status == 503;
+        if (!not_done && !(o.retryable == true && o.idempotent)) return std::nullopt;
         if (o.retry_after) {
             if (*o.retry_after > policy.max_retry_after) return std::nullopt;
             return std::chrono::duration_cast<milliseconds>(*o.retry_after);

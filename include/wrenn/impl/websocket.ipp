@@ -167,6 +167,7 @@ asio::awaitable<std::shared_ptr<ws_connection>> handshake(std::shared_ptr<http_t
         std::optional<std::chrono::seconds> retry;
         if (auto v = answer.header("retry-after")) retry = protocol::parse_retry_after(*v);
         protocol::error_context ctx{conn->operation, false};
+        if (auto v = answer.header("x-request-id")) ctx.request_id = *v;
         protocol::throw_http_error(answer.status(), body, retry, ctx);
     }
     protocol::ws_upgrade_answer upgrade_answer{answer.header("upgrade"), answer.header("connection"),

@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <exception>
+#include <map>
+#include <string>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -25,7 +27,22 @@ struct error_context {
     // A file operation: the server's 502 for a missing path (WIRE.md §16.2)
     // becomes not_found_error.
     bool path_operation = false;
+    std::string_view request_id{};  // the answer's X-Request-ID header, when it had one
 };
+
+// An error answer's body, read by both server generations' rules:
+// {"error":{"code","message"}} (v0.1.5) plus "request_id", "retryable" and
+// "details" (API 0.4.0); the capsule ids of has_active_sandboxes wherever a
+// server put them. Fields the body lacks stay empty; a body that is not JSON
+// leaves `json` false.
+struct error_envelope {
+    bool json = false;
+    std::string code, message, request_id;
+    std::optional<bool> retryable;
+    std::map<std::string, std::string> details;  // values that are not strings as their JSON text
+    std::vector<std::string> capsule_ids;
+};
+WRENN_DECL error_envelope read_error_envelope(std::string_view body);
 
 // Builds the exception for a >= 400 answer: by error code first, then by
 // HTTP status; non-JSON bodies become internal_error (or the status class).

@@ -27,6 +27,7 @@ struct attempt_outcome {
     bool answer_started = false;          // a byte of the answer arrived
     std::optional<unsigned> status{};     // the answer's status, when one came
     std::optional<std::chrono::seconds> retry_after{};
+    std::optional<bool> retryable{};      // the error answer's "retryable" (API 0.4.0), when it had one
     bool cancelled = false;
     bool total_timeout = false;           // the request's own deadline passed
 };

@@ -83,10 +83,10 @@ public:
     capsule_info get_info() { return r_->run(cap_.get_info()); }
     bool is_running() { return r_->run(cap_.is_running()); }
     void wait_ready(wait_options opts = {}) { r_->run(cap_.wait_ready(opts)); }
-    capsule_info pause() { return r_->run(cap_.pause()); }
-    capsule_info resume() { return r_->run(cap_.resume()); }
+    capsule_info pause(action_options opts = {}) { return r_->run(cap_.pause(opts)); }
+    capsule_info resume(action_options opts = {}) { return r_->run(cap_.resume(opts)); }
     void ping() { r_->run(cap_.ping()); }
-    void destroy() { r_->run(cap_.destroy()); }
+    void destroy(action_options opts = {}) { r_->run(cap_.destroy(opts)); }
     capsule_metrics metrics(std::string range = {}) { return r_->run(cap_.metrics(std::move(range))); }
     snapshot_result create_snapshot(std::string name = {}, bool overwrite = false) {
         return r_->run(cap_.create_snapshot(std::move(name), overwrite));
