@@ -23,6 +23,9 @@ api_generation api();  // chosen once, at start-up
 void set_api(api_generation g);
 inline bool api_04() { return api() == api_generation::v0_4; }
 
+// The slug of the one team wrenn-local serves (API 0.4.0 names a template's owner by it).
+inline constexpr const char* local_team_slug = "local";
+
 using error_details = std::vector<std::pair<std::string, std::string>>;
 
 // req_ + 16 lower-case hex (WIRE-0.4 §1.4).

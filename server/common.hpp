@@ -273,6 +273,7 @@ struct template_entry {
     std::int64_t size_bytes = 0;
     sys_clock::time_point created_at;
     bool platform = false, is_protected = false, ready = true;
+    bool is_public = false;  // API 0.4.0: published to other teams
     fs::path dir;  // snapshot files (empty for base templates)
 };
 
@@ -286,6 +287,7 @@ struct app_state {
     std::chrono::milliseconds header_timeout{10000};
     fs::path state_dir;
     int snapshot_status = 202;
+    long snapshot_page_limit = 200;  // the largest per_page of GET /v1/snapshots (0.4)
     std::map<std::string, std::shared_ptr<capsule>> capsules;
     std::map<std::string, std::shared_ptr<template_entry>> templates;
     std::map<std::string, std::pair<double, double>> usage;  // date -> cpu min, ram MB min

@@ -359,8 +359,20 @@ route_plan plan_route(const app_state& app, const request& req) {
             return early(method_not_allowed("GET, POST"));
         }
         if (n == 3 && !segs[2].empty()) {
-            if (m != "DELETE") return early(method_not_allowed("DELETE"));
-            plan.route = route_id::delete_snapshot;
+            plan.id = segs[2];
+            if (m == "DELETE") {
+                plan.route = route_id::delete_snapshot;
+                return plan;
+            }
+            if (api_04() && m == "PATCH") {
+                plan.route = route_id::rename_snapshot;
+                return plan;
+            }
+            return early(method_not_allowed(api_04() ? "DELETE, PATCH" : "DELETE"));
+        }
+        if (api_04() && n == 4 && !segs[2].empty() && segs[3] == "visibility") {
+            if (m != "PATCH") return early(method_not_allowed("PATCH"));
+            plan.route = route_id::set_visibility;
             plan.id = segs[2];
             return plan;
         }
@@ -419,6 +431,24 @@ checked<snapshot_body> check_snapshot_body(std::string_view body) {
     if (!b.name.empty() && !valid_name(b.name))
         return bad_request("invalid snapshot name: name must match ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$");
     return b;
+}
+
+checked<bool> check_visibility_body(std::string_view body) {
+    auto o = parse_object_body(body, {{"public", jtype::boolean}});
+    if (!o) return bad_json();
+    auto* v = o->if_contains("public");
+    return v && v->is_bool() && v->get_bool();
+}
+
+checked<std::string> check_rename_body(std::string_view body) {
+    auto o = parse_object_body(body, {{"new_name", jtype::string}});
+    if (!o) return bad_json();
+    std::string name;
+    if (auto* v = o->if_contains("new_name"); v && v->is_string()) name = v->get_string();
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+    while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.erase(0, 1);
+    if (!valid_name(name)) return error_04(400, "invalid_request", "Invalid template name.");
+    return name;
 }
 
 std::string expand_home(std::string_view p) {

@@ -72,6 +72,7 @@ answer refusal_for(const boost::system::error_code& ec);
 enum class route_id {
     list_capsules, create_capsule, get_capsule, delete_capsule, capsule_action, exec, metrics,
     list_processes, kill_process, files, stats, usage, create_snapshot, list_snapshots, delete_snapshot,
+    set_visibility, rename_snapshot,  // API 0.4.0
 };
 
 // Either `early` (answered without running anything: /health, 400 for a bad
@@ -104,6 +105,10 @@ struct snapshot_body {
     std::string name;        // empty (the server picks one) or a valid name
 };
 checked<snapshot_body> check_snapshot_body(std::string_view body);
+// PATCH /v1/snapshots/{name}/visibility {"public": bool} (absent: false, as the Go decoder reads it)
+checked<bool> check_visibility_body(std::string_view body);
+// PATCH /v1/snapshots/{name} {"new_name": "..."}: trimmed, a valid name
+checked<std::string> check_rename_body(std::string_view body);
 // files/read, stream/read, list, mkdir, remove: {"path":..., "depth":...}.
 struct file_body_request {
     std::string path;  // absolute inside the capsule (home-relative and ~ expanded)

@@ -35,6 +35,8 @@ const char* usage_text =
     "  --api 0.2|0.4            the API generation to speak (default 0.2 until wrenn-local\n"
     "                           speaks all of 0.4.0): 0.4 adds X-Request-ID to every answer\n"
     "                           and answers errors in the 0.4.0 envelope and code catalog\n"
+    "  --snapshot-page-limit N  (--api 0.4) the largest page of the snapshot list, 1-200\n"
+    "                           (default 200, as the real server; tests make it small)\n"
     "  --snapshot-answer 202|201\n"
     "                           202 (v0.2.0, default): answer the capsule `snapshotting`;\n"
     "                           201 (older servers): answer the template, capsule stays paused\n"
@@ -73,6 +75,7 @@ int main(int argc, char** argv) {
     using namespace wl;
     std::string listen = "127.0.0.1:0", api_key, cert, key, state_dir, prefix = "/api", proxy_domain = "localhost";
     int snapshot_status = 202;
+    long long snapshot_page_limit = 200;
     long long pty_ping_ms = 30000, header_timeout_ms = 10000;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i], val;
@@ -112,6 +115,11 @@ int main(int argc, char** argv) {
             if (v == "202") snapshot_status = 202;
             else if (v == "201") snapshot_status = 201;
             else die("--snapshot-answer must be 202 or 201");
+        } else if (a == "--snapshot-page-limit") {
+            auto v = value();
+            if (v.empty() || v.size() > 3 || v.find_first_not_of("0123456789") != std::string::npos ||
+                (snapshot_page_limit = std::stoll(v)) < 1 || snapshot_page_limit > 200)
+                die("--snapshot-page-limit wants a number from 1 to 200");
         } else if (a == "--pty-ping-interval-ms") {
             auto v = value();
             if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string::npos ||
@@ -153,6 +161,7 @@ int main(int argc, char** argv) {
     app_state app(io);
     app.prefix = prefix;
     app.snapshot_status = snapshot_status;
+    app.snapshot_page_limit = static_cast<long>(snapshot_page_limit);
     app.pty_ping_interval = std::chrono::milliseconds(pty_ping_ms);
     app.header_timeout = std::chrono::milliseconds(header_timeout_ms);
     app.api_key = api_key.empty() ? "wrn_" + random_hex(16) : api_key;

@@ -71,6 +71,10 @@ asio::awaitable<answer> handle_request(app_state& app, request req) {
         co_return list_snapshots(app, plan.query);
     case route_id::delete_snapshot:
         co_return co_await delete_snapshot(app, id);
+    case route_id::set_visibility:
+        co_return set_visibility(app, id, req);
+    case route_id::rename_snapshot:
+        co_return rename_snapshot(app, id, req);
     }
     co_return error_answer(404, "not_found", "route not found");
 }

@@ -48,5 +48,7 @@ answer usage(app_state& app, const std::map<std::string, std::string>& q);
 asio::awaitable<answer> create_snapshot(app_state& app, const request& req);
 answer list_snapshots(app_state& app, const std::map<std::string, std::string>& q);
 asio::awaitable<answer> delete_snapshot(app_state& app, const std::string& name);
+answer set_visibility(app_state& app, const std::string& name, const request& req);
+answer rename_snapshot(app_state& app, const std::string& name, const request& req);
 
 } // namespace wl

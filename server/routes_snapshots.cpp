@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <variant>
 
 namespace wl {
 
@@ -92,7 +93,7 @@ asio::awaitable<answer> create_snapshot(app_state& app, const request& req) {
     t->created_at = sys_clock::now();
     app.templates[name] = t;
     std::string prev = c->status;
-    if (app.snapshot_status == 202) {
+    if (app.snapshot_status == 202 || api_04()) {
         c->status = "snapshotting";
         c->touch();
         auto a = json_answer(202, capsule_json(*c, false));
@@ -114,16 +115,82 @@ asio::awaitable<answer> create_snapshot(app_state& app, const request& req) {
 
 answer list_snapshots(app_state& app, const std::map<std::string, std::string>& q) {
     std::string type = query_value(q, "type");
+    std::string search = api_04() ? query_value(q, "q") : std::string();
+    auto matches = [&](const template_entry& t) {
+        if (search.empty()) return true;
+        auto slug = t.platform ? std::string("wrenn") : std::string(local_team_slug);
+        return t.name.find(search) != std::string::npos || slug.find(search) != std::string::npos;
+    };
     std::vector<std::shared_ptr<template_entry>> v;
     for (auto& [n, t] : app.templates)
-        if (t->ready && (type.empty() || t->type == type)) v.push_back(t);
+        if (t->ready && (type.empty() || t->type == type) && matches(*t)) v.push_back(t);
     std::stable_sort(v.begin(), v.end(), [](auto& a, auto& b) {
         if (a->platform != b->platform) return !a->platform;
         return a->created_at > b->created_at;
     });
+    if (!api_04()) {
+        json::array arr;
+        for (auto& t : v) arr.push_back(template_json(*t));
+        return json_answer(200, arr);
+    }
+    // 0.4.0: pages (page from 1, per_page 1-200, default 50; out of range is clamped)
+    auto number = [&](const char* key, long dflt, long lo, long hi) {
+        auto s = query_value(q, key);
+        long n = dflt;
+        if (!s.empty() && s.size() <= 9 && s.find_first_not_of("0123456789") == std::string::npos) n = std::stol(s);
+        return std::clamp(n, lo, hi);
+    };
+    const long per_page = number("per_page", std::min(50L, app.snapshot_page_limit), 1, app.snapshot_page_limit);
+    const long page = number("page", 1, 1, 1000000);
+    const long total = static_cast<long>(v.size());
+    const long pages = std::max(1L, (total + per_page - 1) / per_page);
     json::array arr;
-    for (auto& t : v) arr.push_back(template_json(*t));
-    return json_answer(200, arr);
+    for (long i = (page - 1) * per_page; i < std::min(total, page * per_page); ++i)
+        arr.push_back(template_json(*v[static_cast<std::size_t>(i)]));
+    return json_answer(200, json::object{{"templates", std::move(arr)}, {"total", total}, {"page", page},
+                                         {"per_page", per_page}, {"total_pages", pages}});
+}
+
+namespace {
+// A template the team owns (0.4.0: platform ones are nobody's here), or the answer why not.
+std::variant<std::shared_ptr<template_entry>, answer> owned_template(app_state& app, const std::string& name) {
+    auto it = app.templates.find(name);
+    if (it == app.templates.end() || !it->second->ready || it->second->platform)
+        return error_04(404, "template_not_found", "Your team does not own a template named \"" + name + "\".");
+    return it->second;
+}
+} // namespace
+
+answer set_visibility(app_state& app, const std::string& name, const request& req) {
+    auto checked_body = check_visibility_body(req.body);
+    if (auto* refusal = std::get_if<answer>(&checked_body)) return std::move(*refusal);
+    auto t = owned_template(app, name);
+    if (auto* refusal = std::get_if<answer>(&t)) return std::move(*refusal);
+    std::get<0>(t)->is_public = std::get<bool>(checked_body);
+    return empty_answer(204);
+}
+
+answer rename_snapshot(app_state& app, const std::string& name, const request& req) {
+    auto checked_body = check_rename_body(req.body);
+    if (auto* refusal = std::get_if<answer>(&checked_body)) return std::move(*refusal);
+    const auto& new_name = std::get<std::string>(checked_body);
+    auto owned = owned_template(app, name);
+    if (auto* refusal = std::get_if<answer>(&owned)) return std::move(*refusal);
+    auto t = std::get<0>(owned);
+    if (new_name == name) return empty_answer(204);
+    if (app.templates.count(new_name))
+        return error_04(409, "conflict", "A template named \"" + new_name + "\" already exists.");
+    const auto dir = app.state_dir / "templates";
+    std::error_code ec;
+    fs::rename(dir / name, dir / new_name, ec);
+    if (ec) return error_04(500, "internal_error", "Could not rename the template's files: " + ec.message());
+    fs::rename(dir / (name + ".json"), dir / (new_name + ".json"), ec);
+    app.templates.erase(name);
+    t->name = new_name;
+    t->dir = dir / new_name;
+    t->is_public = false;  // renaming unpublishes (WIRE-0.4 §4.6)
+    app.templates[new_name] = t;
+    return empty_answer(204);
 }
 
 asio::awaitable<answer> delete_snapshot(app_state& app, const std::string& name) {

@@ -1,4 +1,5 @@
 // wrenn-local: capsule and template state, lifecycle helpers, the reaper.
+#include "api_errors.hpp"
 #include "common.hpp"
 #include "capsule_init.hpp"
 #include "proc_control.hpp"
@@ -84,6 +85,11 @@ json::value template_json(const template_entry& t) {
     ti.created_at = rfc3339(t.created_at);
     ti.platform = t.platform;
     ti.is_protected = t.is_protected;
+    if (api_04()) {  // one team here: it owns every snapshot
+        ti.is_public = t.is_public;
+        ti.owned = !t.platform;
+        ti.team_slug = t.platform ? "wrenn" : local_team_slug;
+    }
     return json::value_from(ti);
 }
 

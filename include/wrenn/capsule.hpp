@@ -40,6 +40,13 @@ struct action_options {
     wait_options wait_for{};
 };
 
+// create_snapshot(). `overwrite` is sent as ?overwrite=true; servers ignore it.
+struct snapshot_options {
+    bool overwrite = false;
+    bool wait = true;  // until the template is in the list, launchable
+    wait_options wait_for{.timeout = std::chrono::minutes(10), .interval = std::chrono::seconds(1)};
+};
+
 // Options are views, consumed before create() returns (see env.hpp).
 struct create_options {
     std::string_view template_name{};     // empty: the server's default template
@@ -170,10 +177,19 @@ public:
         return detail::complete_with(get_executor(), metrics(std::move(range)),
                                      std::forward<CompletionToken>(token));
     }
+    // A template of this capsule, named `name` (empty: a template-<8 hex>
+    // name chosen here, so that it can be found). Waits by default until the
+    // template can be launched: servers since v0.2.0 answer before it exists.
     boost::asio::awaitable<snapshot_result> create_snapshot(std::string name = {}, bool overwrite = false);
     template <class CompletionToken>
     auto create_snapshot(std::string name, bool overwrite, CompletionToken&& token) {
         return detail::complete_with(get_executor(), create_snapshot(std::move(name), overwrite),
+                                     std::forward<CompletionToken>(token));
+    }
+    boost::asio::awaitable<snapshot_result> create_snapshot(std::string name, snapshot_options opts);
+    template <class CompletionToken>
+    auto create_snapshot(std::string name, snapshot_options opts, CompletionToken&& token) {
+        return detail::complete_with(get_executor(), create_snapshot(std::move(name), opts),
                                      std::forward<CompletionToken>(token));
     }
 
@@ -207,7 +223,7 @@ private:
                                                 wait_options w);
     friend boost::asio::awaitable<capsule> detail::connect_capsule(client c, std::string capsule_id);
     boost::asio::awaitable<void> destroy_impl(action_options opts);
-    boost::asio::awaitable<snapshot_result> create_snapshot_impl(std::string name, bool overwrite);
+    boost::asio::awaitable<snapshot_result> create_snapshot_impl(std::string name, snapshot_options opts);
 
     client client_;
     std::string id_{};

@@ -182,11 +182,35 @@ public:
         return detail::complete_with(get_executor(), create(std::move(capsule_id), std::move(name), overwrite),
                                      std::forward<CompletionToken>(token));
     }
-    // type: "base", "snapshot" (or anything a newer server knows); empty = all.
+    // Every template, all pages read (API 0.4.0 pages the list; older
+    // servers answer it whole). type: "base", "snapshot" (or anything a
+    // newer server knows); empty = all.
     boost::asio::awaitable<std::vector<template_info>> list(std::string type = {}) const;
     template <class CompletionToken>
     auto list(std::string type, CompletionToken&& token) const {
         return detail::complete_with(get_executor(), list(std::move(type)),
+                                     std::forward<CompletionToken>(token));
+    }
+    // One page, as the server has it.
+    boost::asio::awaitable<template_page> list_page(template_page_request req) const;
+    template <class CompletionToken>
+    auto list_page(template_page_request req, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), list_page(std::move(req)),
+                                     std::forward<CompletionToken>(token));
+    }
+    // API 0.4.0: publish a template of the caller's team (others launch it
+    // as <team_slug>/<name>) or take it back.
+    boost::asio::awaitable<void> set_public(std::string name, bool is_public) const;
+    template <class CompletionToken>
+    auto set_public(std::string name, bool is_public, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), set_public(std::move(name), is_public),
+                                     std::forward<CompletionToken>(token));
+    }
+    // API 0.4.0: renaming also unpublishes it.
+    boost::asio::awaitable<void> rename(std::string name, std::string new_name) const;
+    template <class CompletionToken>
+    auto rename(std::string name, std::string new_name, CompletionToken&& token) const {
+        return detail::complete_with(get_executor(), rename(std::move(name), std::move(new_name)),
                                      std::forward<CompletionToken>(token));
     }
     boost::asio::awaitable<void> remove(std::string name) const;

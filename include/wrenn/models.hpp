@@ -66,6 +66,28 @@ struct template_info {
     bool platform = false;
     bool is_protected = false;     // JSON "protected"
     string_map metadata{};
+    // API 0.4.0: sharing between teams
+    bool is_public = false;        // JSON "public": launchable by others as <team_slug>/<name>
+    bool owned = false;            // the caller's team owns it
+    std::string team_slug{};       // the owning team's slug
+};
+
+// One page of GET /v1/snapshots. API 0.4.0 pages the list; older servers
+// answer every template at once, which reads as one page of them all.
+struct template_page {
+    std::vector<template_info> templates{};
+    int total = 0;        // templates on all pages
+    int page = 1;         // 1-based
+    int per_page = 0;
+    int total_pages = 1;
+};
+
+// Which page of the list to ask for, and of what.
+struct template_page_request {
+    std::string type{};    // "base", "snapshot"; empty: both
+    std::string search{};  // over template names and team slugs (API 0.4.0; older servers list everything)
+    int page = 1;
+    int per_page = 50;     // 1 to 200
 };
 
 struct metrics_point {

@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <mutex>
+#include <set>
 #include <optional>
 
 namespace asio = boost::asio;
@@ -210,3 +211,79 @@ TEST_CASE("api 0.4: destroy without wait answers at once, stopping or already st
     });
 }
 
+
+TEST_CASE("snapshots: a template can be launched as soon as create_snapshot returns, on both generations", "[snapshots][api04]") {
+    auto api = GENERATE(std::string("0.2"), std::string("0.4"));
+    CAPTURE(api);
+    local_server srv({.extra_args = {"--api", api}});
+    wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
+        auto cap = co_await capsule::create(c);
+        co_await cap.files.write("/home/wrenn-user/marker", "from the first capsule");
+        auto r = co_await cap.create_snapshot("with-deps");
+        CHECK(r.name == "with-deps");
+        CHECK((r.snapshot && r.snapshot->name == "with-deps"));
+        auto next = co_await capsule::create(c, {.template_name = "with-deps"});
+        CHECK(co_await next.files.read("/home/wrenn-user/marker") == "from the first capsule");
+        // no name given: one is chosen, and the template is there too
+        auto unnamed = co_await cap.create_snapshot();
+        CHECK(unnamed.name.rfind("template-", 0) == 0);
+        CHECK((unnamed.snapshot && unnamed.snapshot->name == unnamed.name));
+    });
+}
+
+TEST_CASE("api 0.4: the snapshot list comes in pages, list() reads them all", "[snapshots][api04]") {
+    local_server srv({.extra_args = {"--api", "0.4", "--snapshot-page-limit", "2"}});
+    wrenn_test::run(srv.config(), [](wrenn::client c) -> asio::awaitable<void> {
+        auto cap = co_await capsule::create(c);
+        for (auto name : {"snap-a", "snap-b", "snap-c"}) (void)co_await cap.create_snapshot(name);
+        auto all = co_await c.snapshots().list();
+        auto first = co_await c.snapshots().list_page({.type = {}, .search = {}, .page = 1, .per_page = 200});
+        CHECK(first.per_page == 2);  // the server's limit
+        CHECK(first.templates.size() == 2);
+        CHECK(first.total == static_cast<int>(all.size()));
+        CHECK(first.total_pages == (first.total + 1) / 2);
+        CHECK(all.size() >= 5);  // the base templates and the three snapshots
+        std::set<std::string> names;
+        for (auto& t : all) names.insert(t.name);
+        CHECK(names.size() == all.size());  // no page read twice
+        for (auto name : {"snap-a", "snap-b", "snap-c"}) CHECK(names.count(name) == 1);
+        auto only = co_await c.snapshots().list("snapshot");
+        CHECK(only.size() == 3);
+        auto found = co_await c.snapshots().list_page({.type = {}, .search = "snap-b", .page = 1, .per_page = 2});
+        REQUIRE(found.templates.size() == 1);
+        CHECK(found.templates[0].name == "snap-b");
+        CHECK(found.templates[0].owned);
+        CHECK_FALSE(found.templates[0].is_public);
+    });
+}
+
+TEST_CASE("api 0.4: publish and rename a template", "[snapshots][api04]") {
+    auto srv = api04(false);
+    auto cfg = srv.config();
+    wrenn_test::run(cfg, [](wrenn::client c) -> asio::awaitable<void> {
+        auto cap = co_await capsule::create(c);
+        (void)co_await cap.create_snapshot("shared");
+        co_await c.snapshots().set_public("shared", true);
+        auto page = co_await c.snapshots().list_page({.type = {}, .search = "shared", .page = 1, .per_page = 50});
+        REQUIRE(page.templates.size() == 1);
+        CHECK(page.templates[0].is_public);
+        co_await c.snapshots().rename("shared", "renamed");
+        auto after = co_await c.snapshots().list_page({.type = {}, .search = "renamed", .page = 1, .per_page = 50});
+        REQUIRE(after.templates.size() == 1);
+        CHECK_FALSE(after.templates[0].is_public);  // renaming unpublishes
+        auto next = co_await capsule::create(c, {.template_name = "renamed"});
+        CHECK((co_await next.commands.run("echo ok")).stdout_text == "ok\n");
+    });
+    auto e = as<wrenn::not_found_error>(failure_of(cfg, [](wrenn::client c) { return c.snapshots().rename("nope", "other"); }));
+    CHECK(e.code() == "template_not_found");
+    auto taken = as<wrenn::conflict_error>(failure_of(cfg, [](wrenn::client c) -> asio::awaitable<void> {
+        auto cap = co_await capsule::create(c);
+        (void)co_await cap.create_snapshot("one");
+        (void)co_await cap.create_snapshot("two");
+        co_await c.snapshots().rename("one", "two");
+    }));
+    CHECK(taken.code() == "conflict");
+    as<wrenn::usage_error>(failure_of(cfg, [](wrenn::client c) -> asio::awaitable<void> {
+        (void)co_await c.snapshots().list_page({.type = {}, .search = {}, .page = 0, .per_page = 50});
+    }));
+}

@@ -28,7 +28,7 @@ namespace wrenn::detail {
 // while any transport holds it (setting one up loads the system trust store).
 WRENN_DECL std::shared_ptr<boost::asio::ssl::context> shared_tls_context(const std::string& ca_file, bool verify);
 
-enum class http_method { get, post, put, del };
+enum class http_method { get, post, put, patch, del };
 
 WRENN_DECL const char* to_string(http_method m);
 

@@ -284,6 +284,28 @@ WRENN_DECL std::vector<template_info> decode_template_list(std::string_view body
     return detail::decode_array<template_info>(answer.value, "list snapshots");
 }
 
+WRENN_DECL template_page decode_template_page(std::string_view body) {
+    detail::parsed_answer answer(body, "list snapshots");
+    const auto& v = answer.value;
+    template_page p;
+    if (v.is_array()) {
+        p.templates = detail::decode_array<template_info>(v, "list snapshots");
+        p.total = p.per_page = static_cast<int>(p.templates.size());
+        return p;
+    }
+    const json::value* list = v.is_object() ? wrenn::detail::js::find(v, "templates") : nullptr;
+    if (!list)
+        throw protocol_error("unexpected_answer",
+                             "The server's answer to list snapshots is neither a list nor a page of templates");
+    p.templates = detail::decode_array<template_info>(*list, "list snapshots");
+    using namespace wrenn::detail::js;
+    p.total = i32(v, "total", static_cast<int>(p.templates.size()));
+    p.page = i32(v, "page", 1);
+    p.per_page = i32(v, "per_page", static_cast<int>(p.templates.size()));
+    p.total_pages = i32(v, "total_pages", 1);
+    return p;
+}
+
 WRENN_DECL capsule_metrics decode_metrics(std::string_view body) {
     return detail::decode_object<capsule_metrics>(body, "capsule metrics");
 }

@@ -10,7 +10,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <cstdio>
 #include <mutex>
+#include <random>
 
 namespace wrenn {
 
@@ -47,6 +49,14 @@ WRENN_DECL void capsule::remember(const capsule_info& i) {
 namespace detail {
 
 inline unsigned status_of(http_response& answer, std::string_view) { return answer.status; }
+
+// template-<8 hex>, as servers name a snapshot they are given no name for.
+inline std::string new_template_name() {
+    static thread_local std::mt19937_64 gen{std::random_device{}()};
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "template-%08x", static_cast<unsigned>(gen() & 0xffffffffu));
+    return buf;
+}
 
 inline bool transient(capsule_state s) {
     return s == capsule_state::pending || s == capsule_state::starting || s == capsule_state::pausing ||
@@ -222,13 +232,36 @@ WRENN_DECL asio::awaitable<capsule_metrics> capsule::metrics(std::string range) 
 }
 
 WRENN_DECL asio::awaitable<snapshot_result> capsule::create_snapshot(std::string name, bool overwrite) {
-    return create_snapshot_impl(std::move(name), overwrite);
+    return create_snapshot_impl(std::move(name), snapshot_options{.overwrite = overwrite});
 }
 
-WRENN_DECL asio::awaitable<snapshot_result> capsule::create_snapshot_impl(std::string name, bool overwrite) {
-    auto r = co_await client_.snapshots().create(id_, std::move(name), overwrite);
+WRENN_DECL asio::awaitable<snapshot_result> capsule::create_snapshot(std::string name, snapshot_options opts) {
+    return create_snapshot_impl(std::move(name), opts);
+}
+
+WRENN_DECL asio::awaitable<snapshot_result> capsule::create_snapshot_impl(std::string name, snapshot_options opts) {
+    if (name.empty()) name = detail::new_template_name();
+    auto r = co_await client_.snapshots().create(id_, name, opts.overwrite);
     if (r.capsule) remember(*r.capsule);
-    co_return r;
+    if (!opts.wait || r.snapshot) co_return r;  // 201: the template is there
+    // 202: the template appears once the snapshot is taken
+    const auto deadline = std::chrono::steady_clock::now() + opts.wait_for.timeout;
+    auto step = std::chrono::milliseconds(50);
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+        auto page = co_await client_.snapshots().list_page({.type = {}, .search = name, .page = 1, .per_page = 200});
+        for (auto& t : page.templates)
+            if (t.name == name) {
+                r.snapshot = std::move(t);
+                co_return r;
+            }
+        if (std::chrono::steady_clock::now() >= deadline)
+            throw timeout_error("wait_timeout", "Template " + name + " of capsule " + id_ + " was not there " +
+                                                    std::to_string(opts.wait_for.timeout.count()) +
+                                                    " ms after create_snapshot(); raise snapshot_options.wait_for.timeout");
+        timer.expires_after(detail::next_look(step, opts.wait_for));
+        co_await timer.async_wait(asio::use_awaitable);
+    }
 }
 
 WRENN_DECL std::string capsule::get_url(unsigned port) const {

@@ -232,11 +232,58 @@ WRENN_DECL asio::awaitable<snapshot_result> snapshots_api::create(std::string ca
     return rest_call<snapshot_result>(c_, detail::slow_request(std::move(req), c_->cfg), decode, std::move(name));
 }
 
-WRENN_DECL asio::awaitable<std::vector<template_info>> snapshots_api::list(std::string type) const {
+namespace detail {
+inline http_request template_page_get(const template_page_request& r) {
     std::string target = "/v1/snapshots";
-    detail::append_query(target, "type", type);
-    return rest_call<std::vector<template_info>>(c_, detail::bare(http_method::get, std::move(target), true),
-                                                 from_body<protocol::decode_template_list>);
+    append_query(target, "type", r.type);
+    append_query(target, "q", r.search);
+    append_query(target, "page", std::to_string(r.page));
+    append_query(target, "per_page", std::to_string(r.per_page));
+    return bare(http_method::get, std::move(target), true);
+}
+
+inline asio::awaitable<std::vector<template_info>> all_templates(std::shared_ptr<client_impl> c, std::string type) {
+    std::vector<template_info> all;
+    template_page_request r{.type = std::move(type), .search = {}, .page = 1, .per_page = 200};
+    for (;;) {
+        auto p = co_await rest_call<template_page>(c, template_page_get(r), from_body<protocol::decode_template_page>);
+        const bool last = p.templates.empty() || p.page >= p.total_pages;
+        all.insert(all.end(), std::make_move_iterator(p.templates.begin()), std::make_move_iterator(p.templates.end()));
+        if (last) co_return all;
+        r.page = p.page + 1;
+    }
+}
+
+inline http_request json_patch(std::string target, const boost::json::value& body) {
+    auto r = json_post(std::move(target), body);
+    r.method = http_method::patch;
+    return r;
+}
+} // namespace detail
+
+WRENN_DECL asio::awaitable<std::vector<template_info>> snapshots_api::list(std::string type) const {
+    return detail::all_templates(c_, std::move(type));
+}
+
+WRENN_DECL asio::awaitable<template_page> snapshots_api::list_page(template_page_request req) const {
+    if (req.page < 1 || req.per_page < 1 || req.per_page > 200)
+        throw usage_error("invalid_argument", "snapshots.list_page: page must be 1 or more and per_page 1 to 200");
+    co_return co_await rest_call<template_page>(c_, detail::template_page_get(req),
+                                                from_body<protocol::decode_template_page>);
+}
+
+WRENN_DECL asio::awaitable<void> snapshots_api::set_public(std::string name, bool is_public) const {
+    auto req = detail::json_patch("/v1/snapshots/" + protocol::encode_component(name) + "/visibility",
+                                  boost::json::object{{"public", is_public}});
+    req.operation = "snapshots.set_public('" + name + "')";
+    return rest_call<void>(c_, std::move(req));
+}
+
+WRENN_DECL asio::awaitable<void> snapshots_api::rename(std::string name, std::string new_name) const {
+    auto req = detail::json_patch("/v1/snapshots/" + protocol::encode_component(name),
+                                  boost::json::object{{"new_name", new_name}});
+    req.operation = "snapshots.rename('" + name + "')";
+    return rest_call<void>(c_, std::move(req));
 }
 
 WRENN_DECL asio::awaitable<void> snapshots_api::remove(std::string name) const {

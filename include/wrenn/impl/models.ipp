@@ -88,6 +88,9 @@ WRENN_DECL void tag_invoke(json::value_from_tag, json::value& jv, const template
     o["created_at"] = t.created_at;
     o["platform"] = t.platform;
     o["protected"] = t.is_protected;
+    o["public"] = t.is_public;
+    o["owned"] = t.owned;
+    if (!t.team_slug.empty()) o["team_slug"] = t.team_slug;
     if (!t.metadata.empty()) o["metadata"] = detail::js::map_to_object(t.metadata);
     jv = std::move(o);
 }
@@ -104,6 +107,9 @@ WRENN_DECL template_info tag_invoke(json::value_to_tag<template_info>, const jso
     t.platform = boolean(v, "platform");
     t.is_protected = boolean(v, "protected");
     t.metadata = str_map(v, "metadata");
+    t.is_public = boolean(v, "public");
+    t.owned = boolean(v, "owned");
+    t.team_slug = str(v, "team_slug");
     return t;
 }
 

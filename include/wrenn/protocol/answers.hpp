@@ -67,6 +67,9 @@ WRENN_DECL capsule_info decode_capsule(std::string_view body);
 WRENN_DECL std::vector<capsule_info> decode_capsule_list(std::string_view body);
 WRENN_DECL template_info decode_template(std::string_view body);
 WRENN_DECL std::vector<template_info> decode_template_list(std::string_view body);
+// GET /v1/snapshots of either generation: a page object (API 0.4.0) or an
+// array (older servers: one page holding everything).
+WRENN_DECL template_page decode_template_page(std::string_view body);
 WRENN_DECL capsule_metrics decode_metrics(std::string_view body);
 WRENN_DECL team_stats decode_team_stats(std::string_view body);
 WRENN_DECL team_usage decode_team_usage(std::string_view body);

@@ -88,6 +88,9 @@ public:
     void ping() { r_->run(cap_.ping()); }
     void destroy(action_options opts = {}) { r_->run(cap_.destroy(opts)); }
     capsule_metrics metrics(std::string range = {}) { return r_->run(cap_.metrics(std::move(range))); }
+    snapshot_result create_snapshot(std::string name, snapshot_options opts) {
+        return r_->run(cap_.create_snapshot(std::move(name), opts));
+    }
     snapshot_result create_snapshot(std::string name = {}, bool overwrite = false) {
         return r_->run(cap_.create_snapshot(std::move(name), overwrite));
     }
