@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace wrenn {
@@ -82,13 +83,15 @@ struct template_page {
     int total_pages = 1;
 };
 
-// Which page of the list to ask for, and of what.
+// Which page of the list to ask for, and of what. Views, consumed before
+// list_page() returns.
 struct template_page_request {
-    std::string type{};    // "base", "snapshot"; empty: both
-    std::string search{};  // over template names and team slugs (API 0.4.0; older servers list everything)
+    std::string_view type{};    // "base", "snapshot"; empty: both
+    std::string_view search{};  // over template names and team slugs (API 0.4.0; older servers list everything)
     int page = 1;
-    int per_page = 50;     // 1 to 200
+    int per_page = 50;          // 1 to 200
 };
+static_assert(std::is_trivially_destructible_v<template_page_request>, "options must stay views");
 
 struct metrics_point {
     std::int64_t timestamp_unix = 0;

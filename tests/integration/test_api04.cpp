@@ -237,7 +237,8 @@ TEST_CASE("api 0.4: the snapshot list comes in pages, list() reads them all", "[
         auto cap = co_await capsule::create(c);
         for (auto name : {"snap-a", "snap-b", "snap-c"}) (void)co_await cap.create_snapshot(name);
         auto all = co_await c.snapshots().list();
-        auto first = co_await c.snapshots().list_page({.type = {}, .search = {}, .page = 1, .per_page = 200});
+        wrenn::template_page_request one{.type = {}, .search = {}, .page = 1, .per_page = 200};
+        auto first = co_await c.snapshots().list_page(one);
         CHECK(first.per_page == 2);  // the server's limit
         CHECK(first.templates.size() == 2);
         CHECK(first.total == static_cast<int>(all.size()));
@@ -249,7 +250,8 @@ TEST_CASE("api 0.4: the snapshot list comes in pages, list() reads them all", "[
         for (auto name : {"snap-a", "snap-b", "snap-c"}) CHECK(names.count(name) == 1);
         auto only = co_await c.snapshots().list("snapshot");
         CHECK(only.size() == 3);
-        auto found = co_await c.snapshots().list_page({.type = {}, .search = "snap-b", .page = 1, .per_page = 2});
+        wrenn::template_page_request b{.type = {}, .search = "snap-b", .page = 1, .per_page = 2};
+        auto found = co_await c.snapshots().list_page(b);
         REQUIRE(found.templates.size() == 1);
         CHECK(found.templates[0].name == "snap-b");
         CHECK(found.templates[0].owned);
@@ -264,11 +266,13 @@ TEST_CASE("api 0.4: publish and rename a template", "[snapshots][api04]") {
         auto cap = co_await capsule::create(c);
         (void)co_await cap.create_snapshot("shared");
         co_await c.snapshots().set_public("shared", true);
-        auto page = co_await c.snapshots().list_page({.type = {}, .search = "shared", .page = 1, .per_page = 50});
+        wrenn::template_page_request shared{.type = {}, .search = "shared", .page = 1, .per_page = 50};
+        auto page = co_await c.snapshots().list_page(shared);
         REQUIRE(page.templates.size() == 1);
         CHECK(page.templates[0].is_public);
         co_await c.snapshots().rename("shared", "renamed");
-        auto after = co_await c.snapshots().list_page({.type = {}, .search = "renamed", .page = 1, .per_page = 50});
+        wrenn::template_page_request renamed{.type = {}, .search = "renamed", .page = 1, .per_page = 50};
+        auto after = co_await c.snapshots().list_page(renamed);
         REQUIRE(after.templates.size() == 1);
         CHECK_FALSE(after.templates[0].is_public);  // renaming unpublishes
         auto next = co_await capsule::create(c, {.template_name = "renamed"});
@@ -284,6 +288,7 @@ TEST_CASE("api 0.4: publish and rename a template", "[snapshots][api04]") {
     }));
     CHECK(taken.code() == "conflict");
     as<wrenn::usage_error>(failure_of(cfg, [](wrenn::client c) -> asio::awaitable<void> {
-        (void)co_await c.snapshots().list_page({.type = {}, .search = {}, .page = 0, .per_page = 50});
+        wrenn::template_page_request zero{.type = {}, .search = {}, .page = 0, .per_page = 50};
+        (void)co_await c.snapshots().list_page(zero);
     }));
 }

@@ -249,7 +249,10 @@ WRENN_DECL asio::awaitable<snapshot_result> capsule::create_snapshot_impl(std::s
     auto step = std::chrono::milliseconds(50);
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (;;) {
-        auto page = co_await client_.snapshots().list_page({.type = {}, .search = name, .page = 1, .per_page = 200});
+        // (the request named first: g++ 12 destroys a temporary of the
+        // co_await expression twice, see the README's compiler notes)
+        template_page_request look{.type = {}, .search = name, .page = 1, .per_page = 200};
+        auto page = co_await client_.snapshots().list_page(std::move(look));
         for (auto& t : page.templates)
             if (t.name == name) {
                 r.snapshot = std::move(t);

@@ -244,9 +244,10 @@ inline http_request template_page_get(const template_page_request& r) {
 
 inline asio::awaitable<std::vector<template_info>> all_templates(std::shared_ptr<client_impl> c, std::string type) {
     std::vector<template_info> all;
-    template_page_request r{.type = std::move(type), .search = {}, .page = 1, .per_page = 200};
+    template_page_request r{.type = type, .search = {}, .page = 1, .per_page = 200};
     for (;;) {
-        auto p = co_await rest_call<template_page>(c, template_page_get(r), from_body<protocol::decode_template_page>);
+        auto get = template_page_get(r);  // named first (g++ 12, see the README's compiler notes)
+        auto p = co_await rest_call<template_page>(c, std::move(get), from_body<protocol::decode_template_page>);
         const bool last = p.templates.empty() || p.page >= p.total_pages;
         all.insert(all.end(), std::make_move_iterator(p.templates.begin()), std::make_move_iterator(p.templates.end()));
         if (last) co_return all;
@@ -265,11 +266,18 @@ WRENN_DECL asio::awaitable<std::vector<template_info>> snapshots_api::list(std::
     return detail::all_templates(c_, std::move(type));
 }
 
-WRENN_DECL asio::awaitable<template_page> snapshots_api::list_page(template_page_request req) const {
-    if (req.page < 1 || req.per_page < 1 || req.per_page > 200)
+namespace detail {
+inline asio::awaitable<template_page> template_page_call(std::shared_ptr<client_impl> c, bool in_range,
+                                                         http_request get) {
+    if (!in_range)
         throw usage_error("invalid_argument", "snapshots.list_page: page must be 1 or more and per_page 1 to 200");
-    co_return co_await rest_call<template_page>(c_, detail::template_page_get(req),
-                                                from_body<protocol::decode_template_page>);
+    co_return co_await rest_call<template_page>(std::move(c), std::move(get), from_body<protocol::decode_template_page>);
+}
+} // namespace detail
+
+WRENN_DECL asio::awaitable<template_page> snapshots_api::list_page(template_page_request req) const {
+    const bool in_range = req.page >= 1 && req.per_page >= 1 && req.per_page <= 200;
+    return detail::template_page_call(c_, in_range, detail::template_page_get(req));
 }
 
 WRENN_DECL asio::awaitable<void> snapshots_api::set_public(std::string name, bool is_public) const {
