@@ -263,6 +263,7 @@ struct capsule {
     std::int64_t disk_bytes = 0;
     std::chrono::steady_clock::time_point disk_checked{};
     bool busy = false;                       // a create/snapshot copy is in progress
+    std::map<std::string, std::string> labels;  // 0.4: the metadata it was created with
 
     void touch() { last_updated = sys_clock::now(); }
 };

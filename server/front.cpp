@@ -2,6 +2,8 @@
 #include "front.hpp"
 #include "api_errors.hpp"
 
+#include <wrenn/protocol/capsule_rules.hpp>
+
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json/value_to.hpp>
@@ -390,16 +392,32 @@ checked<create_body> check_create_body(std::string_view body) {
                                       {"vcpus", jtype::int32},
                                       {"memory_mb", jtype::int32},
                                       {"timeout_sec", jtype::int32},
-                                      {"disk_size_mb", jtype::int32}});
+                                      {"disk_size_mb", jtype::int32},
+                                      {"metadata", jtype::string_map},
+                                      {"volume_ids", jtype::string_array}});
     if (!o) return bad_json();
     auto r = json::value_to<wrenn::create_capsule_request>(json::value(std::move(*o)));
     create_body b;
     b.template_name = r.template_name.value_or("");
     if (b.template_name.empty()) b.template_name = "minimal-ubuntu";
-    if (!valid_name(b.template_name)) return bad_request("invalid request");
+    b.timeout_sec = std::max(0, r.timeout_sec.value_or(0));
+    if (api_04()) {  // checks in the order of WIRE-0.4 §3.1
+        if (auto why = wrenn::protocol::template_ref_problem(b.template_name))
+            return error_04(400, "validation_failed", "Invalid template reference: " + *why + ".");
+        if (auto why = wrenn::protocol::metadata_problem(r.metadata))
+            return error_04(400, "validation_failed", "Invalid metadata: " + *why + ".");
+        if (r.volume_ids.size() > wrenn::protocol::max_capsule_volumes)
+            return error_04(400, "invalid_request", "A capsule may attach at most 4 volumes.");
+        b.vcpus = 2;
+        b.memory_mb = 2048;
+        if (b.timeout_sec > 0 && b.timeout_sec < 60) b.timeout_sec = 60;
+        b.metadata = std::move(r.metadata);
+        b.volume_ids = std::move(r.volume_ids);
+    } else if (!valid_name(b.template_name)) {
+        return bad_request("invalid request");
+    }
     if (r.vcpus && *r.vcpus > 0) b.vcpus = *r.vcpus;
     if (r.memory_mb && *r.memory_mb > 0) b.memory_mb = *r.memory_mb;
-    b.timeout_sec = std::max(0, r.timeout_sec.value_or(0));
     return b;
 }
 

@@ -94,8 +94,10 @@ template <class T>
 using checked = std::variant<answer, T>;
 
 struct create_body {
-    std::string template_name;  // "minimal-ubuntu" when absent; a valid name
-    int vcpus = 1, memory_mb = 512, timeout_sec = 0;
+    std::string template_name;  // "minimal-ubuntu" when absent; a valid name (0.4: or <team-slug>/<name>)
+    int vcpus = 1, memory_mb = 512, timeout_sec = 0;  // 0.4: 2, 2048, and 1-59 become 60
+    std::map<std::string, std::string> metadata;      // 0.4: checked labels (0.2 ignores them)
+    std::vector<std::string> volume_ids;              // 0.4: at most 4
 };
 checked<create_body> check_create_body(std::string_view body);
 // cmd non-empty, no NUL in args.

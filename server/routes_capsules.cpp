@@ -182,9 +182,21 @@ asio::awaitable<answer> create_capsule(app_state& app, const request& req) {
     if (auto* refusal = std::get_if<answer>(&checked_body)) co_return std::move(*refusal);
     auto r = std::get<create_body>(std::move(checked_body));
     const std::string tname = r.template_name;
-    auto tit = app.templates.find(tname);
+    // <team-slug>/<name> (0.4): this server's one team, or the platform's
+    std::string lookup = tname;
+    if (auto slash = tname.find('/'); slash != std::string::npos) {
+        auto team = tname.substr(0, slash);
+        lookup = tname.substr(slash + 1);
+        auto it = app.templates.find(lookup);
+        bool visible = it != app.templates.end() &&
+                       (it->second->platform ? team == "wrenn" : team == local_team_slug);
+        if (!visible) co_return errors::template_not_found(tname);
+    }
+    auto tit = app.templates.find(lookup);
     if (tit == app.templates.end() || !tit->second->ready)
         co_return api_04() ? errors::template_not_found(tname) : error_answer(404, "not_found", "resource not found");
+    if (!r.volume_ids.empty())  // no volume exists yet on this server
+        co_return error_04(404, "volume_not_found", "Volume \"" + r.volume_ids.front() + "\" not found.");
     auto t = tit->second;
 
     auto c = std::make_shared<capsule>();
@@ -197,6 +209,7 @@ asio::awaitable<answer> create_capsule(app_state& app, const request& req) {
     if (t->vcpus > 0) c->vcpus = t->vcpus;
     if (t->memory_mb > 0) c->memory_mb = t->memory_mb;
     c->timeout_sec = r.timeout_sec;
+    c->labels = std::move(r.metadata);
     c->created_at = c->last_updated = sys_clock::now();
     c->dir = app.state_dir / "capsules" / c->id;
     c->root = c->dir / "root";

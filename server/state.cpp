@@ -66,7 +66,8 @@ json::value capsule_json(const capsule& c, bool single) {
     ci.last_updated = rfc3339(c.last_updated);
     if (c.started_at) ci.started_at = rfc3339(*c.started_at);
     if (c.last_active_at) ci.last_active_at = rfc3339(*c.last_active_at);
-    ci.metadata["agent_version"] = std::string(agent_version);
+    ci.metadata = c.labels;
+    ci.metadata["agent_version"] = std::string(agent_version);  // the system's keys win
     ci.disk_size_mb = c.status == "starting" ? 0 : 5120;  // set from the host once booted (0.4.0)
     if (single) {
         std::error_code ec;

@@ -49,10 +49,15 @@ struct snapshot_options {
 
 // Options are views, consumed before create() returns (see env.hpp).
 struct create_options {
-    std::string_view template_name{};     // empty: the server's default template
-    std::optional<int> vcpus{};           // server default 1
-    std::optional<int> memory_mb{};       // server default 512
-    std::optional<int> timeout_sec{};     // inactivity before auto-pause; 0 = never
+    std::string_view template_name{};     // empty: the server's default; API 0.4.0: also <team-slug>/<name>
+    std::optional<int> vcpus{};           // server default (1; 2 on API 0.4.0)
+    std::optional<int> memory_mb{};       // server default (512; 2048 on API 0.4.0)
+    std::optional<int> timeout_sec{};     // inactivity before auto-pause; 0 = never (API 0.4.0: 1-59 become 60)
+    // API 0.4.0: labels kept with the capsule (info().metadata), at most 20;
+    // keys ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$, values up to 64 characters.
+    // Older servers ignore them.
+    env_view metadata{};
+    arg_list volume_ids{};                // API 0.4.0: volumes to attach (ids or names), at most 4
     // wait_ready() before returning. A capsule the server answers `starting`
     // (API 0.4.0 creates in the background) is waited for in any case, with
     // wait_for: it takes no command before it runs.

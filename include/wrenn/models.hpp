@@ -134,6 +134,8 @@ struct team_usage {
 struct create_capsule_request {
     std::optional<std::string> template_name{};
     std::optional<int> vcpus{}, memory_mb{}, timeout_sec{};
+    string_map metadata{};                 // API 0.4.0: labels (older servers ignore them)
+    std::vector<std::string> volume_ids{};  // API 0.4.0: volumes to attach, by id or name
 };
 
 // POST /v1/capsules/{id}/exec body (WIRE.md §5.1).

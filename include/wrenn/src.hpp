@@ -15,6 +15,7 @@
 #include <wrenn/impl/models.ipp>
 #include <wrenn/impl/answers.ipp>
 #include <wrenn/impl/retry.ipp>
+#include <wrenn/impl/capsule_rules.ipp>
 #include <wrenn/impl/request_head.ipp>
 #include <wrenn/impl/ws_frames.ipp>
 #include <wrenn/impl/http_answer.ipp>

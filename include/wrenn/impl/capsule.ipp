@@ -3,6 +3,7 @@
 #include <wrenn/capsule.hpp>
 #include <wrenn/impl/client_impl.hpp>
 #include <wrenn/error.hpp>
+#include <wrenn/protocol/capsule_rules.hpp>
 #include <wrenn/protocol/stream_messages.hpp>
 #include <wrenn/protocol/url.hpp>
 
@@ -64,6 +65,12 @@ inline bool transient(capsule_state s) {
 }
 
 inline asio::awaitable<capsule> create_capsule(client c, create_capsule_request req, bool wait, wait_options wait_for) {
+    if (auto why = protocol::metadata_problem(req.metadata))
+        throw usage_error("invalid_argument", "capsule::create: metadata refused: " + *why);
+    if (req.volume_ids.size() > protocol::max_capsule_volumes)
+        throw usage_error("invalid_argument", "capsule::create: at most " +
+                                                  std::to_string(protocol::max_capsule_volumes) + " volumes, not " +
+                                                  std::to_string(req.volume_ids.size()));
     auto info = co_await c.capsules().create(std::move(req));
     capsule cap(c, info.id, info);
     // API 0.4.0 answers `starting` and boots in the background
@@ -93,6 +100,8 @@ WRENN_DECL asio::awaitable<capsule> capsule::create(const client& c, create_opti
     req.vcpus = opts.vcpus;
     req.memory_mb = opts.memory_mb;
     req.timeout_sec = opts.timeout_sec;
+    req.metadata = opts.metadata.to_map();
+    req.volume_ids = opts.volume_ids.to_vector();
     return detail::create_capsule(c, std::move(req), opts.wait, opts.wait_for);
 }
 

@@ -205,6 +205,12 @@ WRENN_DECL void tag_invoke(json::value_from_tag, json::value& jv, const create_c
     if (r.vcpus) o["vcpus"] = *r.vcpus;
     if (r.memory_mb) o["memory_mb"] = *r.memory_mb;
     if (r.timeout_sec) o["timeout_sec"] = *r.timeout_sec;
+    if (!r.metadata.empty()) o["metadata"] = detail::js::map_to_object(r.metadata);
+    if (!r.volume_ids.empty()) {
+        json::array ids;
+        for (auto& id : r.volume_ids) ids.push_back(json::value(id));
+        o["volume_ids"] = std::move(ids);
+    }
     jv = std::move(o);
 }
 
@@ -216,6 +222,8 @@ WRENN_DECL create_capsule_request tag_invoke(json::value_to_tag<create_capsule_r
     if (auto x = opt_int(v, "vcpus")) r.vcpus = static_cast<int>(*x);
     if (auto x = opt_int(v, "memory_mb")) r.memory_mb = static_cast<int>(*x);
     if (auto x = opt_int(v, "timeout_sec")) r.timeout_sec = static_cast<int>(*x);
+    r.metadata = str_map(v, "metadata");
+    if (auto ids = opt_str_list(v, "volume_ids")) r.volume_ids = *ids;
     return r;
 }
 
