@@ -44,7 +44,8 @@ TEST_CASE("metadata the server would refuse is a usage_error before any request"
     const std::map<std::string, std::string> bad_key{{"-starts-with-dash", "v"}};
     const std::map<std::string, std::string> reserved{{"agent_version", "1"}};
     const std::map<std::string, std::string> long_value{{"k", std::string(65, 'x')}};
-    for (const auto* m : {&too_many, &bad_key, &reserved, &long_value}) {
+    using labels = std::map<std::string, std::string>;
+    for (const labels* m : std::initializer_list<const labels*>{&too_many, &bad_key, &reserved, &long_value}) {
         auto e = as<wrenn::usage_error>(failure_of(cfg, [m](wrenn::client c) -> asio::awaitable<void> {
             (void)co_await capsule::create(c, {.metadata = *m});
         }));
