@@ -167,13 +167,24 @@ WRENN_DECL asio::awaitable<capsule_info> capsule::pause(action_options opts) { r
 WRENN_DECL asio::awaitable<capsule_info> capsule::resume(action_options opts) { return act("resume", opts); }
 
 namespace detail {
-// The pause before the next look at a capsule that is still on its way:
-// 50 ms, doubling up to the interval asked for.
-inline std::chrono::milliseconds next_look(std::chrono::milliseconds& step, const wait_options& w) {
-    auto d = std::min(step, w.interval);
-    step *= 2;
-    return d;
-}
+// Looking again at something on its way (a capsule pausing, a template
+// being written): after 50 ms, doubling up to w.interval, until w.timeout.
+class looker {
+public:
+    looker(asio::any_io_executor ex, const wait_options& w)
+        : deadline_(std::chrono::steady_clock::now() + w.timeout), interval_(w.interval), timer_(std::move(ex)) {}
+    bool expired() const { return std::chrono::steady_clock::now() >= deadline_; }
+    asio::awaitable<void> pause() {
+        timer_.expires_after(std::min(step_, interval_));
+        step_ *= 2;
+        co_await timer_.async_wait(asio::use_awaitable);
+    }
+
+private:
+    std::chrono::steady_clock::time_point deadline_;
+    std::chrono::milliseconds interval_, step_{50};
+    asio::steady_timer timer_;
+};
 } // namespace detail
 
 WRENN_DECL asio::awaitable<capsule_info> capsule::act(std::string_view action, action_options opts) {
@@ -188,20 +199,17 @@ WRENN_DECL asio::awaitable<capsule_info> capsule::act(std::string_view action, a
 
 WRENN_DECL asio::awaitable<capsule_info> capsule::settle(capsule_info i, capsule_state want, std::string_view action,
                                                          wait_options w) {
-    const auto deadline = std::chrono::steady_clock::now() + w.timeout;
-    auto step = std::chrono::milliseconds(50);
-    asio::steady_timer timer(co_await asio::this_coro::executor);
+    detail::looker look(co_await asio::this_coro::executor, w);
     while (i.status.state != want) {
         if (!detail::transient(i.status.state))
             throw capsule_state_error(std::string(action) + "_failed",
                                       "Capsule " + id_ + " is '" + i.status.raw + "' after " + std::string(action) +
                                           "(): the server could not " + std::string(action) + " it");
-        if (std::chrono::steady_clock::now() >= deadline)
+        if (look.expired())
             throw timeout_error("wait_timeout", "Capsule " + id_ + " was still '" + i.status.raw + "' " +
                                                     std::to_string(w.timeout.count()) + " ms after " +
                                                     std::string(action) + "(); raise its wait_for.timeout");
-        timer.expires_after(detail::next_look(step, w));
-        co_await timer.async_wait(asio::use_awaitable);
+        co_await look.pause();
         i = co_await get_info();
     }
     co_return i;
@@ -216,9 +224,7 @@ WRENN_DECL asio::awaitable<void> capsule::destroy_impl(action_options opts) {
     auto status = co_await detail::rest_call<unsigned>(detail::client_access::impl(client_), std::move(req),
                                                         detail::status_of);
     if (!opts.wait || status != 202) co_return;
-    const auto deadline = std::chrono::steady_clock::now() + opts.wait_for.timeout;
-    auto step = std::chrono::milliseconds(50);
-    asio::steady_timer timer(co_await asio::this_coro::executor);
+    detail::looker look(co_await asio::this_coro::executor, opts.wait_for);
     for (;;) {
         // gone: 404, or `stopped`/`error` (API 0.4.0 keeps the row a while)
         std::optional<capsule_info> i;
@@ -227,12 +233,11 @@ WRENN_DECL asio::awaitable<void> capsule::destroy_impl(action_options opts) {
         } catch (const not_found_error&) {
         }
         if (!i || i->status.state == capsule_state::stopped || i->status.state == capsule_state::error) co_return;
-        if (std::chrono::steady_clock::now() >= deadline)
+        if (look.expired())
             throw timeout_error("wait_timeout", "Capsule " + id_ + " was still '" + i->status.raw + "' " +
                                                     std::to_string(opts.wait_for.timeout.count()) +
                                                     " ms after destroy(); raise action_options.wait_for.timeout");
-        timer.expires_after(detail::next_look(step, opts.wait_for));
-        co_await timer.async_wait(asio::use_awaitable);
+        co_await look.pause();
     }
 }
 
@@ -254,25 +259,22 @@ WRENN_DECL asio::awaitable<snapshot_result> capsule::create_snapshot_impl(std::s
     if (r.capsule) remember(*r.capsule);
     if (!opts.wait || r.snapshot) co_return r;  // 201: the template is there
     // 202: the template appears once the snapshot is taken
-    const auto deadline = std::chrono::steady_clock::now() + opts.wait_for.timeout;
-    auto step = std::chrono::milliseconds(50);
-    asio::steady_timer timer(co_await asio::this_coro::executor);
+    detail::looker look(co_await asio::this_coro::executor, opts.wait_for);
     for (;;) {
         // (the request named first: g++ 12 destroys a temporary of the
         // co_await expression twice, see the README's compiler notes)
-        template_page_request look{.type = {}, .search = name, .page = 1, .per_page = 200};
-        auto page = co_await client_.snapshots().list_page(std::move(look));
+        template_page_request query{.type = {}, .search = name, .page = 1, .per_page = 200};
+        auto page = co_await client_.snapshots().list_page(query);
         for (auto& t : page.templates)
             if (t.name == name) {
                 r.snapshot = std::move(t);
                 co_return r;
             }
-        if (std::chrono::steady_clock::now() >= deadline)
+        if (look.expired())
             throw timeout_error("wait_timeout", "Template " + name + " of capsule " + id_ + " was not there " +
                                                     std::to_string(opts.wait_for.timeout.count()) +
                                                     " ms after create_snapshot(); raise snapshot_options.wait_for.timeout");
-        timer.expires_after(detail::next_look(step, opts.wait_for));
-        co_await timer.async_wait(asio::use_awaitable);
+        co_await look.pause();
     }
 }
 
