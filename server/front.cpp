@@ -401,7 +401,9 @@ checked<create_body> check_create_body(std::string_view body) {
     b.template_name = r.template_name.value_or("");
     if (b.template_name.empty()) b.template_name = "minimal-ubuntu";
     b.timeout_sec = std::max(0, r.timeout_sec.value_or(0));
-    if (api_04()) {  // checks in the order of WIRE-0.4 §3.1
+    if (api_04()) {  // checks in the order of WIRE-0.4 §3.1; the reference is trimmed first
+        while (!b.template_name.empty() && b.template_name.back() == ' ') b.template_name.pop_back();
+        while (!b.template_name.empty() && b.template_name.front() == ' ') b.template_name.erase(0, 1);
         if (auto why = wrenn::protocol::template_ref_problem(b.template_name))
             return error_04(400, "validation_failed", "Invalid template reference: " + *why + ".");
         if (auto why = wrenn::protocol::metadata_problem(r.metadata))

@@ -163,3 +163,32 @@ TEST_CASE("retries: the hook never sees the API key", "[retry][secrets]") {
     // ...while the key was sent on every attempt
     for (auto& req : srv.requests()) CHECK(req.find("X-API-Key: " + api_key) != std::string::npos);
 }
+
+TEST_CASE("retries: the server's retryable (API 0.4.0) reaches the retry rules", "[retry]") {
+    const std::string unreachable =
+        R"({"error":{"code":"host_unreachable","message":"m","request_id":"req_0000000000000001","retryable":true}})";
+    SECTION("a 502 retryable GET is sent again") {
+        canned_server srv({http_answer(502, unreachable), http_answer(200, capsule_json)});
+        auto log = std::make_shared<std::vector<seen_attempt>>();
+        auto info = wrenn_test::run(recording(srv, log), [](wrenn::client c) { return c.capsules().get("cl-abc"); });
+        CHECK(info.id == "cl-abc");
+        CHECK(srv.requests().size() == 2);
+    }
+    SECTION("the same answer to a POST is not: it may have taken effect") {
+        canned_server srv({http_answer(502, unreachable), http_answer(200, capsule_json)});
+        auto log = std::make_shared<std::vector<seen_attempt>>();
+        auto e = as<wrenn::host_unavailable_error>(
+            failure_of(recording(srv, log), [](wrenn::client c) { return c.capsules().pause("cl-abc"); }));
+        CHECK(e.retryable() == true);
+        CHECK(e.request_id() == "req_0000000000000001");
+        CHECK(srv.requests().size() == 1);
+    }
+    SECTION("a 503 the server calls not retryable is not sent again") {
+        canned_server srv({http_answer(503, R"({"error":{"code":"service_unavailable","message":"m","retryable":false}})"),
+                           http_answer(200, capsule_json)});
+        auto log = std::make_shared<std::vector<seen_attempt>>();
+        as<wrenn::host_unavailable_error>(
+            failure_of(recording(srv, log), [](wrenn::client c) { return c.capsules().get("cl-abc"); }));
+        CHECK(srv.requests().size() == 1);
+    }
+}
